@@ -70,6 +70,8 @@ export interface ThingwireErrorDetails {
   column?: number;
   /** File the error is about (config, key file). */
   file?: string;
+  /** HTTP status of a failed request (HTTP_FAILED). */
+  status?: number;
   /** The underlying error. Never carries secrets: wrap, do not forward, errors that may. */
   cause?: unknown;
 }
@@ -90,6 +92,7 @@ export class ThingwireError extends Error {
   readonly line?: number;
   readonly column?: number;
   readonly file?: string;
+  readonly status?: number;
 
   constructor(code: ThingwireErrorCode, message: string, details: ThingwireErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -99,12 +102,13 @@ export class ThingwireError extends Error {
     if (details.line !== undefined) this.line = details.line;
     if (details.column !== undefined) this.column = details.column;
     if (details.file !== undefined) this.file = details.file;
+    if (details.status !== undefined) this.status = details.status;
   }
 
   /** A plain object for logs and `--json` output (no stack, no cause). */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { code: this.code, message: this.message };
-    for (const k of ["offset", "path", "line", "column", "file"] as const) {
+    for (const k of ["offset", "path", "line", "column", "file", "status"] as const) {
       if (this[k] !== undefined) out[k] = this[k];
     }
     return out;

@@ -38,6 +38,24 @@ export interface OutboxOptions {
 export interface InboxOptions {
   /** Received messages expire after this many seconds (FlashLex app.db.expireSeconds). Default 86,400. */
   expireSeconds?: number;
+  /**
+   * Redeliveries of a message without a `tw-id` user property (an MQTT 3.1.1 or non-thingwire
+   * sender) are recognised by content when the broker marks them DUP within this many seconds of
+   * the original, in this process. Default 600. Messages with a `tw-id` are recognised while stored.
+   */
+  dedupeWindowSec?: number;
+  /** How often expired inbox messages are purged, seconds. Default 60. */
+  purgeIntervalSec?: number;
+}
+
+/** What the socket under mqtt.js can do in this runtime. */
+export interface TransportOptions {
+  /**
+   * Whether TLS key material from `auth` (a client certificate's key and cert) can be handed to
+   * the socket. True on Node and Deno (default). Set false in browsers, where the browser presents
+   * client certificates itself: key material then fails the attempt with `AUTH_UNSUPPORTED`.
+   */
+  tlsKeyMaterial?: boolean;
 }
 
 /** Options of `createDevice`. */
@@ -65,6 +83,8 @@ export interface DeviceOptions {
   inbox?: InboxOptions;
   /** mqtt.js timers: "worker" keeps keepalive alive in background tabs; default "auto". */
   timerVariant?: "auto" | "worker" | "native";
+  /** What the transport can do; default: a Node/Deno socket that accepts TLS key material. */
+  transport?: TransportOptions;
   /** Structured log sink; secrets are scrubbed before it sees anything. */
   logger?: (entry: LogEntry) => void;
 }

@@ -13,7 +13,7 @@ export const denoHarness: Harness = {
       sanitizeOps: false,
       sanitizeResources: false,
       fn: async () => {
-        let timer: number | undefined;
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const limit = o?.timeout ?? 10_000;
         try {
           await Promise.race([

@@ -1,0 +1,149 @@
+/**
+ * Weight: what a browser downloads. esbuild bundles (minified ESM, browser platform) of
+ *   - thingwire's full browser entry (src/browser.ts: core + IndexedDB store + mqtt.js + idb + fflate),
+ *   - thingwire's core without mqtt (src/mod.ts, mqtt and idb external),
+ *   - mqtt.js's own browser build (node_modules/mqtt/dist/mqtt.esm.js, re-minified the same way),
+ *   - aws-iot-device-sdk-v2's browser entry (its package.json "browser" field), installed into
+ *     bench/.work with `npm install --prefix` (never the repo's node_modules, never committed).
+ * Sizes raw, gzip -9 and brotli q11 from node:zlib.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { byPackage, bundle, type Weight, weigh } from "./lib/bundle.ts";
+import { type Chart, round, row, type Row, writeResult } from "./lib/results.ts";
+import { KiB } from "./lib/stats.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const work = join(root, "bench/.work");
+const AWS = "aws-iot-device-sdk-v2";
+const AWS_VERSION = "1.28.0";
+const BUDGET_CORE_GZIP = 20 * KiB;
+const BUDGET_OVER_MQTT_GZIP = 20 * KiB;
+
+function ensureAws(): string {
+  const pkgFile = join(work, "node_modules", AWS, "package.json");
+  if (!existsSync(pkgFile)) {
+    console.log(`weight: installing ${AWS}@${AWS_VERSION} into bench/.work (npm install --prefix)`);
+    const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ["npm"];
+    const r = spawnSync(npm[0]!, [...npm.slice(1), "install", "--prefix", work, "--no-audit", "--no-fund", "--no-save", `${AWS}@${AWS_VERSION}`], { stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`npm install --prefix bench/.work ${AWS} failed`);
+  }
+  return pkgFile;
+}
+
+const notes: string[] = [];
+const rows: Row[] = [];
+const weights: Record<string, Weight | null> = {};
+
+async function measure(name: string, fn: () => Promise<Weight>): Promise<Weight | null> {
+  try {
+    const w = await fn();
+    weights[name] = w;
+    console.log(`weight: ${name}: raw ${w.raw} B, gzip ${w.gzip} B, brotli ${w.brotli} B`);
+    return w;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n").slice(0, 3).join(" ") : String(e);
+    notes.push(`Not measured: ${name} (${why}).`);
+    console.log(`weight: ${name}: not measured: ${why}`);
+    weights[name] = null;
+    return null;
+  }
+}
+
+const mqttPkg = JSON.parse(readFileSync(join(root, "node_modules/mqtt/package.json"), "utf8"));
+const mqttFile = join(root, "node_modules/mqtt/dist/mqtt.esm.js");
+
+const full = await measure("thingwire full (src/browser.ts)", async () => {
+  const r = await bundle(join(root, "src/browser.ts"));
+  notes.push(`thingwire full bundle by package (minified bytes before compression): ${byPackage(r.inputs).map(([k, v]) => `${k} ${(v / KiB).toFixed(1)} KiB`).join(", ")}.`);
+  return r.weight;
+});
+const core = await measure("thingwire core without mqtt (src/mod.ts)", async () =>
+  (await bundle(join(root, "src/mod.ts"), { external: ["mqtt", "idb"] })).weight);
+const mqttShipped = weigh(readFileSync(mqttFile));
+const mqttBuild = await measure(`mqtt.js ${mqttPkg.version} browser build`, async () => (await bundle(mqttFile)).weight);
+let awsVersion = "?";
+const aws = await measure(`${AWS} browser build`, async () => {
+  const pkgFile = ensureAws();
+  const pkg = JSON.parse(readFileSync(pkgFile, "utf8"));
+  awsVersion = pkg.version;
+  const browserField = typeof pkg.browser === "string" ? pkg.browser : "./dist/browser.js";
+  const r = await bundle(join(work, "node_modules", AWS, browserField), { external: ["util"] });
+  notes.push(`${AWS} ${pkg.version}: bundled from its package.json "browser" entry (${browserField}) with esbuild; its greengrass module imports Node's \`util\`, left external (not counted), so its figure is slightly low.`);
+  return r.weight;
+});
+
+const kib = (b: number) => round(b / KiB, 1);
+const mqttName = `mqtt.js ${mqttPkg.version} own build`;
+const awsName = `${AWS} ${awsVersion}`;
+if (mqttBuild) {
+  notes.push(`mqtt.js's shipped dist/mqtt.esm.js as is: raw ${kib(mqttShipped.raw)} KiB, gzip ${kib(mqttShipped.gzip)} KiB, brotli ${kib(mqttShipped.brotli)} KiB (the table uses it re-minified by esbuild, like the others).`);
+}
+for (const kind of ["gzip", "brotli", "raw"] as const) {
+  const tw = full ? kib(full[kind]) : null;
+  rows.push(row({
+    case: `full browser bundle, ${kind}`,
+    thingwire: tw,
+    baseline: mqttBuild ? kib(mqttBuild[kind]) : null,
+    baselineName: mqttName,
+    unit: "KiB",
+    better: "lower",
+    ...(kind === "gzip"
+      ? { goal: "≤ mqtt.js + 20 KiB", ...(full && mqttBuild ? { met: full.gzip <= mqttBuild.gzip + BUDGET_OVER_MQTT_GZIP } : {}) }
+      : {}),
+  }));
+  rows.push(row({
+    case: `full browser bundle, ${kind}`,
+    thingwire: tw,
+    baseline: aws ? kib(aws[kind]) : null,
+    baselineName: awsName,
+    unit: "KiB",
+    better: "lower",
+    ...(kind === "gzip" ? { goal: "well under (≤ 0.9×)", ...(full && aws ? { met: full.gzip <= 0.9 * aws.gzip } : {}) } : {}),
+  }));
+}
+if (full && mqttBuild) {
+  rows.push(row({
+    case: "full bundle minus mqtt.js, gzip",
+    thingwire: kib(full.gzip - mqttBuild.gzip),
+    baseline: kib(BUDGET_OVER_MQTT_GZIP),
+    baselineName: "budget",
+    unit: "KiB",
+    better: "lower",
+    goal: "≤ 20 KiB",
+    met: full.gzip - mqttBuild.gzip <= BUDGET_OVER_MQTT_GZIP,
+  }));
+}
+rows.push(row({
+  case: "core without mqtt (src/mod.ts), gzip",
+  thingwire: core ? kib(core.gzip) : null,
+  baseline: kib(BUDGET_CORE_GZIP),
+  baselineName: "budget",
+  unit: "KiB",
+  better: "lower",
+  goal: "< 20 KiB",
+  ...(core ? { met: core.gzip < BUDGET_CORE_GZIP } : {}),
+}));
+if (core) {
+  rows.push(row({ case: "core without mqtt, brotli", thingwire: kib(core.brotli), baseline: null, baselineName: "", unit: "KiB", better: "lower" }));
+  rows.push(row({ case: "core without mqtt, raw (minified)", thingwire: kib(core.raw), baseline: null, baselineName: "", unit: "KiB", better: "lower" }));
+}
+notes.push("esbuild: bundle, minify, format esm, platform browser, target es2022; gzip level 9 and brotli quality 11 from node:zlib. Sizes are deterministic: one run.");
+
+const names = Object.keys(weights).filter((k) => weights[k]);
+const chart: Chart = {
+  file: "weight.png",
+  title: "Browser bundle weight (KiB, lower is better)",
+  kind: "bar",
+  xLabel: "",
+  yLabel: "KiB",
+  categories: names.map((n) => n.replace(/ \(.*\)$/, "")),
+  series: (["raw", "gzip", "brotli"] as const).map((k) => ({ name: k, points: names.map((n, i) => [i, kib(weights[n]![k])] as [number, number]) })),
+};
+writeResult("weight", {
+  title: "Weight: browser bundles (KiB)",
+  rows,
+  notes,
+  charts: names.length ? [chart] : [],
+});

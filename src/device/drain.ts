@@ -1,0 +1,277 @@
+/**
+ * The durable outbox, send side: while online (and holding the store's drain lock, when it has
+ * one) it reads the store in seq order and publishes with a bounded in-flight window. A QoS 1
+ * message leaves the store on PUBACK, a QoS 0 one once written to the socket (deletes batched).
+ * After every reconnect it starts again from the oldest stored message: at-least-once, in order,
+ * duplicates at most the window. A permanent PUBACK refusal moves the message to the dead letters;
+ * a transient one pauses and retries.
+ */
+import type { IClientPublishOptions } from "mqtt";
+import { ReasonCodes } from "./reason-codes.ts";
+import type { OutboxRecord, Store } from "../store/store.ts";
+import type { Session } from "./connection.ts";
+import type { Emitter } from "./emitter.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { DeviceEvents, LogEntry } from "./types.ts";
+import { MESSAGE_ID_PROPERTY, PERMANENT_PUBACK_REASONS, publishPacketSize } from "./wire.ts";
+
+const PEEK = 256;
+const MAX_RETRY_PAUSE_MS = 30_000;
+
+export interface DrainContext {
+  store: Store;
+  o: ResolvedOptions;
+  emit: Emitter<DeviceEvents>["emit"];
+  log(level: LogEntry["level"], msg: string, fields?: Record<string, unknown>): void;
+  /** Records this drain deleted or moved (the outbox counts them out). */
+  removed(recs: readonly OutboxRecord[]): void;
+  /** Removes expired records from the store (and reports them). */
+  expire(): Promise<void>;
+  noteSeq(seq: number): void;
+}
+
+export interface Drain {
+  attach(session: Session): void;
+  detach(): void;
+  /** Something was appended: look again. */
+  wake(): void;
+  /** Records deleted by someone else (dropped, expired): do not send or count them. */
+  forget(seqs: readonly number[]): void;
+  /** Acknowledged, delete pending. */
+  isSettling(seq: number): boolean;
+  readonly settlingCount: number;
+  readonly inFlight: number;
+  close(): void;
+}
+
+export function createDrain(ctx: DrainContext): Drain {
+  const { store, o, emit, log } = ctx;
+  const v5 = o.protocolVersion === 5;
+  const rate = o.outbox.drainRatePerSec;
+  const capacity = Math.max(1, Math.ceil(rate / 10));
+  let tokens = capacity;
+  let refilledAt = Date.now();
+  let gen = 0;
+  let session: Session | undefined;
+  let window = o.outbox.inFlight;
+  let cursor = 0;
+  let buffer: OutboxRecord[] = [];
+  const inflight = new Map<number, OutboxRecord>();
+  const settling = new Set<number>();
+  let toDelete: OutboxRecord[] = [];
+  let deleting = false;
+  let retryFrom: number | undefined;
+  let pausedUntil = 0;
+  let retryPause = 1_000;
+  let lockAbort: AbortController | undefined;
+  let lock: { release(): void } | undefined;
+  let dirty = false;
+  let waiter: (() => void) | undefined;
+
+  const wake = () => {
+    dirty = true;
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
+  const waitWake = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      if (dirty) return resolve();
+      let t: ReturnType<typeof setTimeout> | undefined;
+      waiter = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      if (ms !== undefined) t = setTimeout(() => waiter?.(), ms);
+    });
+  const takeToken = (): number => {
+    if (!Number.isFinite(rate)) return 0;
+    const now = Date.now();
+    tokens = Math.min(capacity, tokens + ((now - refilledAt) / 1000) * rate);
+    refilledAt = now;
+    if (tokens >= 1) return (tokens -= 1), 0;
+    return Math.ceil(((1 - tokens) / rate) * 1000);
+  };
+
+  async function flushDeletes(): Promise<void> {
+    if (deleting) return;
+    deleting = true;
+    try {
+      while (toDelete.length > 0) {
+        const batch = toDelete;
+        toDelete = [];
+        try {
+          await store.outbox.delete(batch.map((r) => r.seq));
+          ctx.removed(batch);
+        } catch (e) {
+          log("error", "deleting acknowledged messages failed; they will be sent again after a reconnect", { error: e });
+        } finally {
+          for (const r of batch) settling.delete(r.seq);
+        }
+      }
+    } finally {
+      deleting = false;
+    }
+  }
+
+  async function deadLetter(rec: OutboxRecord, reason: string): Promise<void> {
+    settling.add(rec.seq);
+    try {
+      const failedAt = Date.now();
+      await store.deadLetters.move(rec.seq, reason, failedAt);
+      ctx.removed([rec]);
+      log("warn", `message moved to the dead letters: ${reason}`, { topic: rec.topic, seq: rec.seq });
+      emit("deadletter", { ...rec, reason, failedAt });
+    } catch (e) {
+      log("error", "moving a refused message to the dead letters failed", { error: e, seq: rec.seq });
+    } finally {
+      settling.delete(rec.seq);
+    }
+  }
+
+  function send(s: Session, rec: OutboxRecord, g: number): void {
+    inflight.set(rec.seq, rec);
+    const opts: IClientPublishOptions = { qos: rec.qos === 0 ? 0 : 1, retain: rec.retain };
+    if (v5) opts.properties = { userProperties: { [MESSAGE_ID_PROPERTY]: rec.messageId } };
+    // mqtt.js writes Uint8Array payloads as they are (its types say Buffer).
+    s.client.publish(rec.topic, rec.payload as unknown as string, opts, (err) => {
+      if (g !== gen || inflight.get(rec.seq) !== rec) return; // old session, or forgotten
+      inflight.delete(rec.seq);
+      const code = (err as { code?: unknown } | undefined)?.code;
+      if (err === undefined || err === null) {
+        retryPause = 1_000;
+        settling.add(rec.seq);
+        toDelete.push(rec);
+        void flushDeletes();
+      } else if (typeof code === "number" && code >= 0x80) {
+        const reason = `PUBACK reason code ${code}: ${ReasonCodes[code] ?? "refused"}`;
+        if (PERMANENT_PUBACK_REASONS.has(code)) void deadLetter(rec, reason);
+        else {
+          log("warn", `the broker refused a message for now (${reason}); retrying in ${retryPause} ms`, { seq: rec.seq });
+          retryFrom = Math.min(retryFrom ?? rec.seq, rec.seq);
+          pausedUntil = Date.now() + retryPause;
+          retryPause = Math.min(retryPause * 2, MAX_RETRY_PAUSE_MS);
+        }
+      } // else: the connection went; everything unacknowledged is sent again after the reconnect
+      wake();
+    });
+  }
+
+  async function run(g: number): Promise<void> {
+    await ctx.expire();
+    while (g === gen && session !== undefined) {
+      const s = session;
+      const now = Date.now();
+      if (pausedUntil > now) {
+        await waitWake(pausedUntil - now);
+        dirty = false;
+        continue;
+      }
+      if (retryFrom !== undefined) {
+        // A transient refusal: once the window is empty, start again from the refused message.
+        if (inflight.size > 0) {
+          dirty = false;
+          await waitWake();
+          continue;
+        }
+        cursor = retryFrom - 1;
+        buffer = [];
+        retryFrom = undefined;
+      }
+      if (inflight.size >= window) {
+        dirty = false;
+        await waitWake();
+        continue;
+      }
+      if (buffer.length === 0) {
+        dirty = false;
+        let recs: OutboxRecord[];
+        try {
+          recs = await store.outbox.peek(PEEK, cursor);
+        } catch (e) {
+          log("error", "reading the outbox failed; retrying in 1 s", { error: e });
+          await waitWake(1_000);
+          continue;
+        }
+        if (g !== gen) return;
+        if (recs.length === 0) {
+          await waitWake();
+          continue;
+        }
+        cursor = recs[recs.length - 1]!.seq;
+        ctx.noteSeq(cursor);
+        buffer = recs.filter((r) => !settling.has(r.seq) && !inflight.has(r.seq));
+        continue;
+      }
+      const rec = buffer.shift()!;
+      if (rec.expiresAt !== undefined && rec.expiresAt <= now) {
+        await ctx.expire();
+        continue;
+      }
+      const max = s.maximumPacketSize;
+      if (max !== undefined && publishPacketSize(rec.topic, rec.payload.byteLength, rec.qos, v5, rec.messageId) > max) {
+        await deadLetter(rec, `larger than the broker's maximum packet size of ${max} bytes`);
+        continue;
+      }
+      for (let w = takeToken(); w > 0; w = takeToken()) {
+        await waitWake(w);
+        dirty = false;
+        if (g !== gen) return;
+      }
+      send(s, rec, g);
+    }
+  }
+
+  const stop = () => {
+    gen++;
+    session = undefined;
+    lockAbort?.abort();
+    lockAbort = undefined;
+    lock?.release();
+    lock = undefined;
+    buffer = [];
+    inflight.clear();
+    retryFrom = undefined;
+    pausedUntil = 0;
+    wake();
+  };
+
+  return {
+    attach(s) {
+      stop();
+      const g = gen;
+      session = s;
+      cursor = 0;
+      window = Math.max(1, Math.min(o.outbox.inFlight, s.receiveMaximum ?? Infinity));
+      const go = () => void run(g).catch((e) => log("error", "the outbox drain stopped", { error: e }));
+      if (store.drainLock === undefined) return go();
+      lockAbort = new AbortController();
+      store.drainLock(lockAbort.signal).then(
+        (l) => {
+          if (g !== gen) return l.release();
+          lock = l;
+          go();
+        },
+        (e) => {
+          if (g === gen) log("error", "acquiring the outbox drain lock failed", { error: e });
+        },
+      );
+    },
+    detach: stop,
+    wake,
+    forget(seqs) {
+      const set = new Set(seqs);
+      for (const s of set) inflight.delete(s);
+      if (buffer.length) buffer = buffer.filter((r) => !set.has(r.seq));
+      wake();
+    },
+    isSettling: (seq) => settling.has(seq),
+    get settlingCount() {
+      return settling.size;
+    },
+    get inFlight() {
+      return inflight.size;
+    },
+    close: stop,
+  };
+}
