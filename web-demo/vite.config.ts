@@ -1,8 +1,8 @@
 /**
  * Vite for developing the kiosk: `npx vite web-demo` (dev server with reload) and
  * `npx vite build web-demo` (a static copy in web-demo/dist/, with the SDK bundle beside it).
- * The page imports the SDK as `../lib/thingwire.js`; this plugin serves and copies dist/browser's build
- * under that name, so the browser runs the same file with and without Vite.
+ * The page imports the SDK as `../lib/thingwire.js`; this plugin maps that to dist/browser's build, so the
+ * browser runs the same file with and without Vite.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -15,30 +15,21 @@ function thingwireBundle(): Plugin {
   const file = (name: string) => {
     const path = bundleDir + name;
     if (!existsSync(path)) throw new Error(`${path} is missing: build the SDK first with "npx tsup"`);
-    return readFileSync(path);
+    return path;
   };
   return {
     name: "thingwire-bundle",
-    configureServer(server) {
-      server.middlewares.use((req, res, next) => {
-        const path = (req.url ?? "").split("?")[0];
-        if (path !== "/lib/thingwire.js" && path !== "/lib/thingwire.js.map") return next();
-        try {
-          res.setHeader("content-type", path.endsWith(".map") ? "application/json" : "text/javascript");
-          res.end(file(path === "/lib/thingwire.js" ? "thingwire.js" : "thingwire.js.map"));
-        } catch (e) {
-          res.statusCode = 500;
-          res.end(String((e as Error).message));
-        }
-      });
-    },
     resolveId(id) {
-      // the built page keeps importing the SDK file next to it instead of bundling it
-      if (id.endsWith("/lib/thingwire.js")) return { id: "./lib/thingwire.js", external: true };
-      return null;
+      // The page imports the SDK as one file, never bundled into the page: in development Vite serves
+      // dist/browser/thingwire.js (with its source map); a build keeps the import and copies the
+      // minified file next to the page as lib/thingwire.js.
+      if (!id.endsWith("/lib/thingwire.js")) return null;
+      return this.environment?.mode === "dev"
+        ? file("thingwire.js")
+        : { id: fileURLToPath(new URL("./lib/thingwire.js", import.meta.url)), external: "relative" };
     },
     generateBundle() {
-      this.emitFile({ type: "asset", fileName: "lib/thingwire.js", source: file("thingwire.min.js") });
+      this.emitFile({ type: "asset", fileName: "lib/thingwire.js", source: readFileSync(file("thingwire.min.js")) });
     },
   };
 }
@@ -48,5 +39,7 @@ export default defineConfig({
   base: "./",
   plugins: [thingwireBundle()],
   server: { host: "127.0.0.1", port: 5173 },
+  // nothing to pre-bundle: the page has no npm imports, and the SDK file is served as it is
+  optimizeDeps: { noDiscovery: true, include: [] },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
 });

@@ -6,12 +6,19 @@
  * Works under Node and Deno (node:child_process, node:net).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 
 export const MOSQUITTO = process.env.MOSQUITTO_PATH ?? "/usr/sbin/mosquitto";
+
+/**
+ * Each running bench broker leaves its pid here (file name = pid) while it runs, so bench/run.mjs
+ * can stop, by pid, a broker whose bench was killed (time limit) before it could stop it.
+ */
+export const PID_DIR = new URL("../.work/pids/", import.meta.url).pathname;
 
 export interface BenchBroker {
   wsUrl: string;
@@ -98,6 +105,16 @@ export async function startBenchBroker(options: { extraConfig?: string[] } = {})
     c.stderr?.on("data", (d) => (stderr += String(d)));
     child = c;
     exited = new Promise((resolve) => c.once("exit", () => resolve()));
+    // A bench that crashes must not leave its broker behind.
+    const onExit = () => c.kill("SIGKILL");
+    process.once("exit", onExit);
+    const pidFile = join(PID_DIR, String(c.pid));
+    mkdirSync(PID_DIR, { recursive: true });
+    writeFileSync(pidFile, `${conf}\n`);
+    c.once("exit", () => {
+      process.off("exit", onExit);
+      rmSync(pidFile, { force: true });
+    });
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (c.exitCode !== null) throw new Error(`mosquitto exited at start: ${stderr}\n${readLog()}`);

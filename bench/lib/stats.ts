@@ -89,7 +89,7 @@ export function rssSampler(intervalMs = 20): { stop(): number } {
   };
 }
 
-/** Imports a module, or returns why it cannot be imported yet. */
+/** Imports a module (pass an absolute URL: `new URL("../src/x.ts", import.meta.url).href`), or returns why it cannot be imported yet. */
 export async function tryImport<T>(specifier: string): Promise<{ ok: true; mod: T } | { ok: false; why: string }> {
   try {
     return { ok: true, mod: (await import(specifier)) as T };

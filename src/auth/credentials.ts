@@ -38,7 +38,14 @@ function serverTls(o: ServerTls, prefix: string): ServerTls {
   return out;
 }
 
-/** Options of `clientCert`. */
+/**
+ * Options of `clientCert`.
+ *
+ * @example
+ * ```ts
+ * const o: ClientCertOptions = { key: keyPem, cert: certPem, ca: caPem };
+ * ```
+ */
 export interface ClientCertOptions {
   /** Private key, PEM (PKCS#8, SEC1 "EC PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY"), unencrypted; string or bytes. */
   key: string | Uint8Array;
@@ -113,10 +120,24 @@ export function browserClientCert(): DeviceAuth {
   };
 }
 
-/** A string, or a function returning one (called at every connection attempt). */
+/**
+ * A string, or a function returning one (called at every connection attempt).
+ *
+ * @example
+ * ```ts
+ * const password: SecretSource = async () => (await fetch("/token")).text();
+ * ```
+ */
 export type SecretSource = string | (() => string | Promise<string>);
 
-/** Options of `tokenAuth`. */
+/**
+ * Options of `tokenAuth`.
+ *
+ * @example
+ * ```ts
+ * const o: TokenAuthOptions = { username: "thing-42", password: () => currentToken() };
+ * ```
+ */
 export interface TokenAuthOptions {
   /** MQTT username, static or from a provider. */
   username?: SecretSource;

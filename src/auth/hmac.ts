@@ -3,7 +3,18 @@
  * unchanged in browsers, Deno and Node. Internal to the auth layer: not exported from mod.ts.
  */
 
+import { ThingwireError } from "../errors.ts";
+
 const encoder = new TextEncoder();
+
+/** WebCrypto, or AUTH_UNSUPPORTED where it is missing (a browser page on plain http:// other than localhost). */
+export function subtle(): SubtleCrypto {
+  const s = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+  if (s === undefined) {
+    throw new ThingwireError("AUTH_UNSUPPORTED", "WebCrypto (crypto.subtle) is not available here: browsers offer it only to https:// pages and localhost; serve the page over https");
+  }
+  return s;
+}
 
 /** SHA-256 of the empty string: the payload hash of a presigned GET. */
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -24,13 +35,13 @@ function utf8(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
 
 /** Hex SHA-256 of the UTF-8 bytes of `text`. */
 export async function sha256Hex(text: string): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(text))));
+  return toHex(new Uint8Array(await subtle().digest("SHA-256", utf8(text))));
 }
 
 /** HMAC-SHA256 of the UTF-8 bytes of `data` under `key` (UTF-8 text or raw bytes). */
 export async function hmacSha256(key: string | Uint8Array, data: string): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", utf8(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", k, utf8(data)));
+  const k = await subtle().importKey("raw", utf8(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await subtle().sign("HMAC", k, utf8(data)));
 }
 
 /**

@@ -4,9 +4,17 @@
  */
 import { SignJWT, importPKCS8 } from "jose";
 import { ThingwireError } from "../errors.ts";
+import { subtle } from "./hmac.ts";
 import { privateKeyPem } from "./pem.ts";
 
-/** Options of `deviceJwt`. */
+/**
+ * Options of `deviceJwt`.
+ *
+ * @example
+ * ```ts
+ * const o: DeviceJwtOptions = { privateKey: pkcs8Pem, alg: "ES256", thingId: "thing-42", audience: "collect" };
+ * ```
+ */
 export interface DeviceJwtOptions {
   /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) or a private `CryptoKey` for `alg`. */
   privateKey: string | CryptoKey;
@@ -94,6 +102,7 @@ export function deviceJwt(options: DeviceJwtOptions): () => Promise<string> {
   }
 
   return async () => {
+    subtle(); // AUTH_UNSUPPORTED where WebCrypto is missing, rather than a misleading key error
     const key = await getKey();
     const date = now();
     const ms = date instanceof Date ? date.getTime() : NaN;

@@ -8,7 +8,14 @@ import { ThingwireError } from "../errors.ts";
 import type { ConnectTarget, DeviceAuth, PreparedConnection, TlsMaterial } from "./auth.ts";
 import { EMPTY_SHA256, encodeRfc3986, hmacSha256, isWellFormed, sha256Hex, toHex } from "./hmac.ts";
 
-/** AWS credentials: long-lived keys, or temporary ones with a session token. */
+/**
+ * AWS credentials: long-lived keys, or temporary ones with a session token.
+ *
+ * @example
+ * ```ts
+ * const creds: AwsCredentials = { accessKeyId: "ASIA…", secretAccessKey: "…", sessionToken: "…" };
+ * ```
+ */
 export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
@@ -16,10 +23,24 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
-/** Returns current credentials; called before every connection attempt, so it may rotate them. */
+/**
+ * Returns current credentials; called before every connection attempt, so it may rotate them.
+ *
+ * @example
+ * ```ts
+ * const provider: AwsCredentialsProvider = async () => (await fetch("/api/iot-credentials")).json();
+ * ```
+ */
 export type AwsCredentialsProvider = () => AwsCredentials | Promise<AwsCredentials>;
 
-/** Options of `presignMqttUrl`: give `host` (with optional `path`, `protocol`) or a whole `url`. */
+/**
+ * Options of `presignMqttUrl`: give `host` (with optional `path`, `protocol`) or a whole `url`.
+ *
+ * @example
+ * ```ts
+ * const o: PresignMqttUrlOptions = { url: "wss://abc123-ats.iot.eu-west-1.amazonaws.com/mqtt", region: "eu-west-1", credentials };
+ * ```
+ */
 export interface PresignMqttUrlOptions {
   /** Endpoint host, with `:port` when not the default, e.g. `abc123-ats.iot.us-east-1.amazonaws.com`. */
   host?: string;
@@ -63,7 +84,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function checkName(value: unknown, field: string): string {
   if (typeof value !== "string" || value === "" || value.length > 128 || value.includes("/") || CONTROL.test(value) || !isWellFormed(value)) {
-    throw invalid(`${field} must be a non-empty string of at most 128 characters without "/" or control characters (e.g. "us-east-1")`, field);
+    const example = field === "region" ? ' (e.g. "us-east-1")' : ' (e.g. "iotdevicegateway")';
+    throw invalid(`${field} must be a non-empty string of at most 128 characters without "/" or control characters${example}`, field);
   }
   return value;
 }
@@ -217,7 +239,14 @@ export async function presignMqttUrl(options: PresignMqttUrlOptions): Promise<st
   return (await presign(options)).url;
 }
 
-/** Options of `sigv4`. */
+/**
+ * Options of `sigv4`.
+ *
+ * @example
+ * ```ts
+ * const o: SigV4Options = { region: "us-east-1", credentials: async () => fetchTemporaryCredentials() };
+ * ```
+ */
 export interface SigV4Options {
   /** Signing region, e.g. `us-east-1`. */
   region: string;
@@ -234,7 +263,9 @@ export interface SigV4Options {
 /**
  * Sign in to AWS IoT Core (or any SigV4 WebSocket gateway) with AWS credentials. Every `prepare()`
  * calls the provider and presigns the device URL afresh, so rotating temporary credentials never
- * strand a device. `wss://` URLs only.
+ * strand a device. `wss://` URLs only. `prepare()` lists the secret key, the session token, the
+ * signature and the signed URL in `secrets`. In browsers WebCrypto exists only on https:// pages and
+ * localhost; elsewhere `prepare()` fails with `AUTH_UNSUPPORTED`.
  *
  * @example
  * ```ts

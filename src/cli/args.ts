@@ -56,7 +56,7 @@ export function parseCommandArgs(
     return { values: r.values as ParsedCommandArgs["values"], positionals: r.positionals };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new ThingwireError("CLI_USAGE", `${msg.replace(/\. To specify .*$/s, "")}. Run with --help for the options.`);
+    throw new ThingwireError("CLI_USAGE", msg.replace(/\. To specify .*$/s, "").replace(/\.$/, ""));
   }
 }
 

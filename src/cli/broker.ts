@@ -14,6 +14,7 @@ import { Aedes, type AedesOptions } from "aedes";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import type { Readable } from "node:stream";
 import { createServer as createTlsServer } from "node:tls";
 import { createWebSocketStream, type WebSocket, WebSocketServer } from "ws";
 
@@ -118,6 +119,18 @@ function closeServer(server: NetServer | HttpServer, sockets: Set<Socket>): Prom
   });
 }
 
+/**
+ * aedes reads with `conn.read()` once per 'readable' event and expects the whole buffer. Deno's
+ * node:stream (2.9) returns only the first buffered chunk from `read()` without a size, so the
+ * rest would sit unread until the next packet (an MQTT CONNECT split over WebSocket frames never
+ * completes). Asking for `readableLength` bytes returns everything on both runtimes.
+ */
+function readWholeBuffer<T extends Readable>(stream: T): T {
+  const read = stream.read.bind(stream);
+  stream.read = (size?: number) => (size === undefined || size === null ? read(stream.readableLength || undefined) : read(size));
+  return stream;
+}
+
 const fmtHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
 /**
@@ -145,7 +158,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const handleWs = (ws: WebSocket, req: IncomingMessage) => {
     const stream = createWebSocketStream(ws);
     stream.on("error", (e) => log(`websocket error: ${e.message}`));
-    aedes.handle(stream, req);
+    aedes.handle(readWholeBuffer(stream), req);
   };
   const wsServerFor = (http: HttpServer): { wss: WebSocketServer; clients: Set<WebSocket> } => {
     const wss = new WebSocketServer({
@@ -194,18 +207,19 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     if (options.tcpPort !== undefined) {
       const server = createNetServer((socket) => {
         socket.on("error", (e) => log(`tcp socket error: ${e.message}`));
-        aedes.handle(socket);
+        aedes.handle(readWholeBuffer(socket));
       });
       broker.tcpPort = await openStream(server, "MQTT over TCP", options.tcpPort);
       broker.tcpUrl = `mqtt://${fmtHost(host)}:${broker.tcpPort}`;
     }
     if (options.tls) {
       const t = options.tls;
-      const secure = { key: t.key, cert: t.cert, ca: t.ca, requestCert: t.requestCert ?? false, rejectUnauthorized: t.requestCert ?? false };
+      const pem = (v: string | Uint8Array) => (typeof v === "string" ? v : new TextDecoder().decode(v));
+      const secure = { key: pem(t.key), cert: pem(t.cert), ca: t.ca === undefined ? undefined : pem(t.ca), requestCert: t.requestCert ?? false, rejectUnauthorized: t.requestCert ?? false };
       if (t.port !== undefined || t.wsPort === undefined) {
         const server = createTlsServer(secure, (socket) => {
           socket.on("error", (e) => log(`tls socket error: ${e.message}`));
-          aedes.handle(socket);
+          aedes.handle(readWholeBuffer(socket));
         });
         server.on("tlsClientError", (e) => log(`tls handshake error: ${e.message}`));
         broker.tlsPort = await openStream(server, "MQTT over TLS", t.port ?? 0);

@@ -92,7 +92,7 @@ export function parseFlashLexConfig(doc: At, ctx: BuildContext): Omit<ThingConfi
   if (useWs) {
     const m = AWS_REGION.exec(host);
     if (!m) {
-      endpointAt.failWith(
+      return endpointAt.failWith(
         `with thing.mqtt.useWebsocket: true thingwire signs in with SigV4 and reads the region from the endpoint: expected an AWS IoT endpoint like xxxx-ats.iot.us-east-1.amazonaws.com, got "${host.slice(0, 80)}"`,
       );
     }

@@ -23,7 +23,8 @@
  * operationTimeoutMs: 10000
  * collect: { url: https://api/things/{thingId}/collect, timeoutMs, jwt: { privateKey, alg, issuer, audience, ttlSec } }
  * handlers: [ { type: stdout } ]    # run: handlers for every ingress message
- * bridge: { source: { url, auth, clientId, topics: [...], qos }, handlers: [...], retry: { baseMs, maxMs } }
+ * bridge: { source: { url, auth, clientId, topics: [...], qos }, handlers: [...], retry: { baseMs, maxMs },
+ *           store: data/{thingId}-bridge.db }   # the bridge's own inbox (default: store + "-bridge")
  * retry: { baseMs: 500, maxMs: 30000 }   # failing handlers' backoff
  * testMessage: hello                # what bootstrap publishes to the pubsub topic
  * ```
@@ -94,7 +95,7 @@ export function secretValue(ctx: BuildContext, inline: At, envAt: At, defaultEnv
   if (v === undefined || v === "") {
     if (!required) return undefined;
     const at = envAt.present ? envAt : inline;
-    at.failWith(`environment variable ${name} is not set; set it, or give ${pathText(inline.path)} in the config`);
+    return at.failWith(`environment variable ${name} is not set; set it, or give ${pathText(inline.path)} in the config`);
   }
   ctx.secrets.push(v);
   return v;
@@ -457,13 +458,13 @@ export function parseNativeConfig(root: At, ctx: BuildContext): Omit<ThingConfig
   }
 
   const b = root.key("bridge");
-  if (b.optMapping(["source", "handlers", "retry"])) {
+  if (b.optMapping(["source", "handlers", "retry", "store"])) {
     const s = b.key("source");
     const topicsAt = s.key("topics");
     let source: NonNullable<ThingConfig["bridge"]>["source"];
     const sourceTopics = (fallback: string | undefined): string[] => {
       if (!topicsAt.present) {
-        if (fallback === undefined) topicsAt.fail("a list of topic filters (or set topics.ingress)");
+        if (fallback === undefined) return topicsAt.fail("a list of topic filters (or set topics.ingress)");
         return [fallback];
       }
       const list = topicsAt.list("a list of topic filters");
@@ -480,7 +481,7 @@ export function parseNativeConfig(root: At, ctx: BuildContext): Omit<ThingConfig
       source = {
         broker,
         auth: s.key("auth").present ? parseAuth(ctx, s.key("auth")) : auth,
-        clientId: cidRaw === undefined ? clientId : idValue(s.key("clientId"), "a client id"),
+        clientId: cidRaw === undefined ? `${clientId}-bridge` : idValue(s.key("clientId"), "a client id"),
         at: "",
         topics: sourceTopics(topics.ingress),
         qos,
@@ -488,7 +489,18 @@ export function parseNativeConfig(root: At, ctx: BuildContext): Omit<ThingConfig
     }
     const handlers = parseHandlers(ctx, b.key("handlers"), clientId);
     if (handlers.length === 0) b.key("handlers").fail("a non-empty list of handlers ({ type: stdout | mqtt | http | module })");
-    cfg.bridge = { source, handlers, retry: parseRetry(b.key("retry"), cfg.retry) };
+    const bs = b.key("store").optStr({ what: "a SQLite file path or \"memory\"" });
+    const bridgeStore: NonNullable<ThingConfig["bridge"]>["store"] = bs === "memory"
+      ? { kind: "memory" }
+      : bs !== undefined
+      ? { kind: "sqlite", path: resolveData(ctx, expandPath(ctx, b.key("store"), bs)) }
+      : store.kind === "memory"
+      ? { kind: "memory" }
+      : { kind: "sqlite", path: store.path.replace(/(\.[A-Za-z0-9]+)?$/, (ext) => `-bridge${ext}`) };
+    if (bridgeStore.kind === "sqlite" && store.kind === "sqlite" && bridgeStore.path === store.path) {
+      b.key("store").failWith("is the same file as store; the bridge needs its own inbox so `run` and `bridge` never share one");
+    }
+    cfg.bridge = { source, handlers, retry: parseRetry(b.key("retry"), cfg.retry), store: bridgeStore };
   }
   return cfg;
 }

@@ -383,6 +383,8 @@ export interface ThingConfig {
     source: EndpointConfig & { topics: string[]; qos: 0 | 1 };
     handlers: HandlerConfig[];
     retry: RetryConfig;
+    /** The bridge's own inbox (default: the store path with a "-bridge" suffix), so `run` and `bridge` never share one. */
+    store: { kind: "memory" } | { kind: "sqlite"; path: string };
   };
   retry: RetryConfig;
   /** The message bootstrap publishes to the pubsub topic. */

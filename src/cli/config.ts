@@ -18,7 +18,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { isCollection, isPair, LineCounter, parseDocument, visit } from "yaml";
 import { isThingwireError, ThingwireError } from "../errors.ts";
 import { isFlashLexShape, parseFlashLexConfig } from "./config-flashlex.ts";
 import { type BuildContext, parseNativeConfig } from "./config-native.ts";
@@ -161,6 +161,25 @@ function parseDocumentText(text: string, source: { displayFile: string; file: st
       `${source.displayFile}${lp ? `:${lp.line}:${lp.col}` : ""}: not valid YAML: ${first}`,
       { file: source.file, ...(lp ? { line: lp.line, column: lp.col } : {}) },
     );
+  }
+  // A mapping key that is itself a list or mapping has no meaning here (and yaml would warn on stderr).
+  let complexKey: { line: number; col: number } | undefined;
+  visit(yamlDoc, {
+    Pair(_, pair) {
+      if (isPair(pair) && isCollection(pair.key)) {
+        const r = (pair.key as { range?: [number, number, number] }).range;
+        complexKey = r ? lineCounter.linePos(r[0]) : { line: 0, col: 0 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (complexKey) {
+    const at = complexKey.line > 0 ? `:${complexKey.line}:${complexKey.col}` : "";
+    throw new ThingwireError("CONFIG_INVALID", `${source.displayFile}${at}: a key is a list or a mapping; keys must be plain words`, {
+      file: source.file,
+      ...(complexKey.line > 0 ? { line: complexKey.line, column: complexKey.col } : {}),
+    });
   }
   let doc: unknown;
   try {

@@ -101,6 +101,16 @@ export function scrubValue(value: unknown, secrets: readonly string[] = [], seen
   return out;
 }
 
+/** The URL without query or credentials, for logs. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
 /** A log sink: the device's `logger` option has this shape. */
 export type LogFn = (entry: LogEntry) => void;
 

@@ -4,6 +4,7 @@
  * into CAN frames through the layout a DBC file gives (Intel and Motorola byte order, signed, IEEE float,
  * multiplexed signals, CAN FD lengths). Deterministic for a given seed, so tests can reproduce a run.
  */
+import { ThingwireError } from "../errors.ts";
 
 /** One signal's layout, as the packer needs it (built from the parsed DBC). */
 export interface PackSignal {
@@ -293,7 +294,7 @@ export class Truck {
 
   /**
    * Applies an operator command; returns what happened (sent back in the acknowledgement), or throws
-   * an Error with the reason it cannot be applied.
+   * `OPTIONS_INVALID` with the reason it cannot be applied.
    */
   command(name: string, value: string | undefined): string {
     switch (name) {
@@ -317,7 +318,7 @@ export class Truck {
       }
       case "speed-limit": {
         const n = Number(value);
-        if (!Number.isFinite(n) || n < 10 || n > 130) throw new Error("speed-limit needs a value between 10 and 130 km/h");
+        if (!Number.isFinite(n) || n < 10 || n > 130) throw new ThingwireError("OPTIONS_INVALID", "speed-limit needs a value between 10 and 130 km/h");
         this.speedLimit = n;
         return `speed limited to ${n} km/h`;
       }
@@ -326,7 +327,7 @@ export class Truck {
       case "ping":
         return "pong";
       default:
-        throw new Error(`unknown command "${name}"`);
+        throw new ThingwireError("OPTIONS_INVALID", `unknown command "${name.slice(0, 40)}"; known: lock, unlock, horn, headlights, speed-limit, message, ping`);
     }
   }
 }

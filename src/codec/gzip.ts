@@ -6,7 +6,7 @@
  * most ~1032:1), output is counted as it comes, and the trailer of every member (CRC-32 and
  * length) is checked, which fflate's streaming decoder does not do.
  */
-import { Gunzip, gzipSync } from "fflate";
+import { Gunzip, gunzipSync, gzipSync } from "fflate";
 import { ThingwireError } from "../errors.ts";
 import type { GzipLevel } from "./compressed.ts";
 import { crc32 } from "./crc32.ts";
@@ -32,9 +32,8 @@ export function checkMaxBytes(maxBytes: unknown): number {
   return maxBytes;
 }
 
-class CapExceeded {
-  constructor(readonly total: number) {}
-}
+/** Thrown from inside fflate's callback to stop inflating at the cap. */
+const CAP_EXCEEDED = { capExceeded: true };
 
 const u32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
@@ -60,6 +59,19 @@ export function gunzip(input: Uint8Array, maxBytes: number, what: string, base =
     throw new ThingwireError("CODEC_GZIP", `${what}: reserved gzip header flags are set (byte ${base + 3})`, { offset: base + 3 });
   }
 
+  if (n >= 18) {
+    const claimed = u32le(input, n - 4);
+    if (claimed <= maxBytes && maxBytes < 0x100000000) {
+      let out: Uint8Array | undefined;
+      try {
+        out = gunzipSync(input, { out: new Uint8Array(claimed) });
+      } catch {
+        // the streaming path below reports it
+      }
+      if (out && out.length === claimed && crc32(out) === u32le(input, n - 8)) return out;
+    }
+  }
+
   const chunks: Uint8Array[] = [];
   let total = 0;
   let crc = 0;
@@ -75,7 +87,7 @@ export function gunzip(input: Uint8Array, maxBytes: number, what: string, base =
   };
   const stream = new Gunzip((chunk) => {
     total += chunk.length;
-    if (total > maxBytes) throw new CapExceeded(total);
+    if (total > maxBytes) throw CAP_EXCEEDED;
     if (chunk.length === 0) return;
     chunks.push(chunk);
     crc = crc32(chunk, crc);
@@ -98,7 +110,7 @@ export function gunzip(input: Uint8Array, maxBytes: number, what: string, base =
     }
   } catch (e) {
     if (e instanceof ThingwireError) throw e;
-    if (e instanceof CapExceeded) {
+    if (e === CAP_EXCEEDED) {
       throw new ThingwireError(
         "CODEC_TOO_LARGE",
         `${what} decompresses to more than the ${maxBytes}-byte cap (stopped at byte ${base + pos}); raise maxBytes if it is legitimate`,

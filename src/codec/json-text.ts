@@ -7,9 +7,9 @@
 import { ThingwireError } from "../errors.ts";
 import { decodeUtf8, utf8Length } from "./utf8.ts";
 
-/** JSON text of `input`: bytes are decoded as strict UTF-8 (a BOM is dropped). */
+/** JSON text of `input`: bytes are decoded as strict UTF-8; a leading BOM is dropped. */
 export function jsonText(input: Uint8Array | string, what: string): string {
-  if (typeof input === "string") return input;
+  if (typeof input === "string") return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   return decodeUtf8(input, 0, what, "CODEC_JSON");
 }
 
@@ -26,7 +26,7 @@ export function parseJson(text: string, input: Uint8Array | string, what: string
     if (at !== undefined && typeof input !== "string") {
       const bom = input.length >= 3 && input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf ? 3 : 0;
       at = bom + utf8Length(text.slice(0, at));
-    }
+    } else if (at !== undefined && input.length !== text.length) at += 1; // the dropped BOM
     const why = found?.why ?? "the runtime's JSON parser rejected it (nested too deep?)";
     const where = at === undefined ? "" : ` at ${typeof input === "string" ? "character" : "byte"} ${at}`;
     const details: { offset?: number; cause: unknown } = { cause: e instanceof Error ? e.name : undefined };

@@ -4,7 +4,14 @@
  */
 import { ThingwireError } from "../errors.ts";
 
-/** Options of `collect`. */
+/**
+ * Options of `collect`.
+ *
+ * @example
+ * ```ts
+ * const o: CollectOptions = { url: "https://collect.example/v1", token: deviceJwt(jwtOptions), body: { temp: 21.5 } };
+ * ```
+ */
 export interface CollectOptions {
   /** The collect endpoint, `https://…` (or `http://` on a trusted network). */
   url: string;
@@ -22,7 +29,14 @@ export interface CollectOptions {
   signal?: AbortSignal;
 }
 
-/** A 2xx answer. */
+/**
+ * A 2xx answer.
+ *
+ * @example
+ * ```ts
+ * const { status, body }: CollectResult = await collect(options);
+ * ```
+ */
 export interface CollectResult {
   status: number;
   /** The response body: parsed JSON when the server says it is JSON, else text ("" when empty). */

@@ -128,7 +128,7 @@ export function createConnection(
       if (p.password) redactor.add([p.password]);
       return p;
     } catch (e) {
-      if (isThingwireError(e)) return new ThingwireError(e.code, redactor.text(e.message));
+      if (isThingwireError(e)) return new ThingwireError(e.code, redactor.text(e.message), e.path === undefined ? {} : { path: e.path });
       return redactor.error(e, "AUTH_CREDENTIALS", "preparing the credentials failed");
     } finally {
       clearTimeout(timer);

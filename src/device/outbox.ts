@@ -74,10 +74,16 @@ export function createOutbox(ctx: OutboxContext): Outbox {
     counterReady = true;
   };
   const over = (c: number, b: number) => counter.count + c > limits.maxMessages || counter.bytes + b > limits.maxBytes;
-  const full = (bytes: number) =>
-    counter.count + 1 > limits.maxMessages
-      ? new ThingwireError("STORE_FULL", `the outbox holds ${counter.count} messages, its limit outbox.maxMessages is ${limits.maxMessages}; wait for it to drain (device.flush()), raise the limit, or use whenFull "drop-oldest"`)
-      : new ThingwireError("STORE_FULL", `the outbox holds ${counter.bytes} bytes and this message needs ${bytes} more, its limit outbox.maxBytes is ${limits.maxBytes}; wait for it to drain (device.flush()), raise the limit, or use whenFull "drop-oldest"`);
+  /** STORE_FULL for a message of `bytes` when the outbox holds `c` / `b` more than the counter says. */
+  const full = (c: number, b: number, bytes: number) => {
+    const advice = 'wait for it to drain (device.flush()), raise the limit, or use whenFull "drop-oldest"';
+    if (bytes > limits.maxBytes) {
+      return new ThingwireError("STORE_FULL", `the message needs ${bytes} bytes, more than the whole outbox may hold (outbox.maxBytes ${limits.maxBytes}); raise the limit`);
+    }
+    return counter.count + c + 1 > limits.maxMessages
+      ? new ThingwireError("STORE_FULL", `the outbox holds ${counter.count + c} messages, its limit outbox.maxMessages is ${limits.maxMessages}; ${advice}`)
+      : new ThingwireError("STORE_FULL", `the outbox holds ${counter.bytes + b} bytes and this message needs ${bytes} more, its limit outbox.maxBytes is ${limits.maxBytes}; ${advice}`);
+  };
 
   // Removal bookkeeping, shared with the drain: a record leaves the counter once, by whoever deleted it.
   const removed = (recs: readonly OutboxRecord[]) => {
@@ -97,19 +103,20 @@ export function createOutbox(ctx: OutboxContext): Outbox {
   };
   const drain: Drain = createDrain({ store, o, log, emit, removed, expire: () => expire().catch((e) => log("warn", "outbox expiry failed", { error: e })), noteSeq: (s) => (maxSeq = Math.max(maxSeq, s)) });
 
-  async function trim(): Promise<void> {
+  /** drop-oldest: deletes the oldest stored messages until `c` more messages of `b` bytes fit. */
+  async function makeRoom(c: number, b: number): Promise<void> {
     await sync();
-    while (over(0, 0)) {
-      const excess = Math.max(1, counter.count - limits.maxMessages);
+    while (over(c, b)) {
+      const excess = Math.max(1, counter.count + c - limits.maxMessages);
       const recs = await store.outbox.peek(excess + drain.settlingCount + 16, 0);
       const victims: OutboxRecord[] = [];
-      let c = counter.count, b = counter.bytes;
+      let count = counter.count + c, bytes = counter.bytes + b;
       for (const r of recs) {
-        if (c <= limits.maxMessages && b <= limits.maxBytes) break;
+        if (count <= limits.maxMessages && bytes <= limits.maxBytes) break;
         if (drain.isSettling(r.seq)) continue;
         victims.push(r);
-        c--;
-        b -= entryBytes(r);
+        count--;
+        bytes -= entryBytes(r);
       }
       if (victims.length === 0) return;
       drain.forget(victims.map((r) => r.seq));
@@ -129,7 +136,7 @@ export function createOutbox(ctx: OutboxContext): Outbox {
         synced = true;
       }
       if (p.bytes > limits.maxBytes || (limits.whenFull === "reject" && over(c + 1, b + p.bytes))) {
-        p.reject(full(p.bytes));
+        p.reject(full(c, b, p.bytes));
         continue;
       }
       accepted.push(p);
@@ -137,6 +144,7 @@ export function createOutbox(ctx: OutboxContext): Outbox {
       b += p.bytes;
     }
     if (accepted.length === 0) return;
+    if (limits.whenFull === "drop-oldest" && over(c, b)) await makeRoom(c, b);
     let recs: OutboxRecord[];
     try {
       recs = await store.outbox.append(accepted.map((p) => p.entry));
@@ -147,15 +155,16 @@ export function createOutbox(ctx: OutboxContext): Outbox {
     }
     counter.count += c;
     counter.bytes += b;
+    // A batch larger than the limit itself: its own oldest go too.
+    if (limits.whenFull === "drop-oldest" && over(0, 0)) {
+      await makeRoom(0, 0).catch((e) => log("error", "dropping the oldest messages failed", { error: e }));
+    }
     accepted.forEach((p, i) => {
       const seq = recs[i]?.seq ?? 0;
       maxSeq = Math.max(maxSeq, seq);
       p.resolve({ seq, messageId: p.entry.messageId });
     });
     drain.wake();
-    if (limits.whenFull === "drop-oldest" && over(0, 0)) {
-      await trim().catch((e) => log("error", "dropping the oldest messages failed", { error: e }));
-    }
   }
 
   async function writer(): Promise<void> {

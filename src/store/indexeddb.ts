@@ -4,7 +4,7 @@
  * them drain the outbox, and `watch()` (BroadcastChannel) tells it when another tab appended.
  * @module
  */
-import { openDB } from "idb";
+import { wrap } from "idb";
 import type { IDBPDatabase, IDBPTransaction } from "idb";
 import { ThingwireError } from "../errors.ts";
 import { idbError } from "./codes.ts";
@@ -23,7 +23,15 @@ import type {
 import { entryBytes } from "./store.ts";
 import { checkInboxEntry, checkLimit, checkOutboxEntries, checkSeqs, checkTime, closedError } from "./validate.ts";
 
-/** Options of `openIndexedDbStore()`. */
+/**
+ * Options of `openIndexedDbStore()`.
+ *
+ * @example
+ * ```ts
+ * const bucket = await navigator.storageBuckets.open("thing-42", { persisted: true });
+ * const store = await openIndexedDbStore("thing-42", { factory: bucket.indexedDB, durability: "strict" });
+ * ```
+ */
 export interface IndexedDbStoreOptions {
   /**
    * Durability of write transactions. `"strict"` (default): the browser flushes to disk before a
@@ -31,22 +39,23 @@ export interface IndexedDbStoreOptions {
    * tab or browser crash, not an OS crash; faster. `"default"`: whatever the browser does.
    */
   durability?: "strict" | "relaxed" | "default";
+  /**
+   * The IndexedDB factory to open the database with. Default: the global `indexedDB`. Pass a
+   * Storage Bucket's (`(await navigator.storageBuckets.open("thing", { persisted: true })).indexedDB`)
+   * to keep the queue in its own bucket, with its own quota, persistence and eviction.
+   */
+  factory?: IDBFactory;
 }
 
 /** Schema version of the IndexedDB database. */
 const DB_VERSION = 1;
-type StoreName = "outbox" | "deadLetters" | "inbox" | "kv" | "meta";
+type StoreName = "outbox" | "outboxSizes" | "deadLetters" | "inbox" | "kv";
 
 /** What the outbox object store holds (seq is the autoIncrement key path). */
 interface OutboxRow extends OutboxRecord {
   bytes: number;
 }
 interface DeadRow extends DeadLetterRecord {
-  bytes: number;
-}
-interface StatsRow {
-  key: "outboxStats";
-  count: number;
   bytes: number;
 }
 
@@ -78,12 +87,28 @@ function toInbox(r: InboxRecord): InboxRecord {
   return o;
 }
 
+function upgrade(db: IDBDatabase, oldVersion: number): void {
+  if (oldVersion < 1) {
+    db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true }).createIndex("expiresAt", "expiresAt");
+    db.createObjectStore("deadLetters", { keyPath: "seq" });
+    const inbox = db.createObjectStore("inbox", { keyPath: "seq", autoIncrement: true });
+    inbox.createIndex("dedupeKey", "dedupeKey", { unique: true });
+    inbox.createIndex("expiresAt", "expiresAt");
+    db.createObjectStore("kv", { keyPath: "key" });
+    // seq -> entryBytes, for stats(). Kept apart from a running total on purpose: deleting must
+    // not write anything, because Chromium refuses every write (deletes excepted) once a bucket is
+    // over its quota, and deleting delivered messages is how the space comes back.
+    db.createObjectStore("outboxSizes");
+  }
+}
+
 type Tx = IDBPTransaction<unknown, StoreName[], "readonly" | "readwrite">;
 
 /**
  * Opens (creating if needed) the IndexedDB database `name` as a Store. Object stores: `outbox`
  * (autoIncrement `seq`), `deadLetters`, `inbox` (autoIncrement `seq`, indexes on `dedupeKey` and
- * `expiresAt`), `kv`, `meta`. Each batch is one transaction. Failures reject with `STORE_QUOTA`
+ * `expiresAt`), `kv`, `outboxSizes`. Each batch is one transaction; deleting writes nothing else,
+ * so delivered messages can still be deleted when the quota is exceeded. Failures reject with `STORE_QUOTA`
  * (quota exceeded), `STORE_CLOSED` (closed, or closed for a newer version in another tab),
  * `STORE_CORRUPT` (created by a newer thingwire), or `STORE_IO`.
  *
@@ -105,7 +130,8 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
       path: "durability",
     });
   }
-  if (typeof indexedDB === "undefined") {
+  const factory = options.factory ?? (typeof indexedDB === "undefined" ? undefined : indexedDB);
+  if (factory === undefined) {
     throw new ThingwireError(
       "STORE_UNAVAILABLE",
       "openIndexedDbStore needs IndexedDB (a browser or a worker); on Node or Deno use openSqliteStore from " +
@@ -115,44 +141,37 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
 
   let closed = false;
   let closedWhy: ThingwireError | undefined;
-  let db: IDBPDatabase;
+  let raw: IDBDatabase;
   try {
-    db = await openDB(name, DB_VERSION, {
-      upgrade(up, oldVersion) {
-        if (oldVersion < 1) {
-          up.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true }).createIndex("expiresAt", "expiresAt");
-          up.createObjectStore("deadLetters", { keyPath: "seq" });
-          const inbox = up.createObjectStore("inbox", { keyPath: "seq", autoIncrement: true });
-          inbox.createIndex("dedupeKey", "dedupeKey", { unique: true });
-          inbox.createIndex("expiresAt", "expiresAt");
-          up.createObjectStore("kv", { keyPath: "key" });
-          up.createObjectStore("meta", { keyPath: "key" });
-        }
-      },
-      blocking() {
-        // another tab wants a newer schema: step aside instead of blocking it forever
-        shut(
-          new ThingwireError(
-            "STORE_CLOSED",
-            `IndexedDB store "${name}" was closed because another tab opened a newer version; reload this page.`,
-          ),
-        );
-      },
-      terminated() {
-        shut(
-          new ThingwireError(
-            "STORE_CLOSED",
-            `The browser closed IndexedDB store "${name}" (storage cleared or an I/O failure); open the store again.`,
-          ),
-        );
-      },
+    raw = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = factory.open(name, DB_VERSION);
+      req.onupgradeneeded = (ev) => upgrade(req.result, ev.oldVersion);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error ?? new DOMException("open failed", "UnknownError"));
     });
   } catch (e) {
     throw idbError(e, name, "open the database");
   }
+  // another tab wants a newer schema: step aside instead of blocking it forever
+  raw.onversionchange = () =>
+    shut(
+      new ThingwireError(
+        "STORE_CLOSED",
+        `IndexedDB store "${name}" was closed because another tab opened a newer version; reload this page.`,
+      ),
+    );
+  raw.onclose = () =>
+    shut(
+      new ThingwireError(
+        "STORE_CLOSED",
+        `The browser closed IndexedDB store "${name}" (site data cleared or an I/O failure); open the store again.`,
+      ),
+    );
+  const db: IDBPDatabase = wrap(raw);
 
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`thingwire:${name}`) : undefined;
   const watchers = new Set<() => void>();
+  const heldLocks = new Set<() => void>();
   if (channel !== undefined) {
     channel.onmessage = (ev: MessageEvent) => {
       if ((ev.data as { type?: unknown } | null)?.type !== "append") return;
@@ -172,6 +191,7 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
     closedWhy = why;
     watchers.clear();
     channel?.close();
+    for (const release of [...heldLocks]) release(); // a closed store drains nothing: let another tab take over
     db.close();
   }
 
@@ -219,13 +239,13 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
     }
   }
 
-  const adjustStats = async (tx: Tx, count: number, bytes: number): Promise<void> => {
-    if (count === 0 && bytes === 0) return;
-    const meta = tx.objectStore("meta");
-    const s = ((await meta.get("outboxStats")) as StatsRow | undefined) ?? { key: "outboxStats", count: 0, bytes: 0 };
-    s.count += count;
-    s.bytes += bytes;
-    await meta.put!(s);
+  /** Deletes outbox records and their sizes: deletes only, so it works over quota too. */
+  const dropOutbox = (tx: Tx, seqs: Iterable<number>): Promise<unknown> => {
+    const os = tx.objectStore("outbox");
+    const sizes = tx.objectStore("outboxSizes");
+    const ops: Promise<unknown>[] = [];
+    for (const s of seqs) ops.push(os.delete!(s), sizes.delete!(s));
+    return Promise.all(ops);
   };
 
   const drainLock: DrainLock | undefined =
@@ -234,9 +254,20 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
           new Promise((resolve, reject) => {
             live();
             let release!: () => void;
-            const held = new Promise<void>((r) => (release = r));
+            const held = new Promise<void>((r) => {
+              release = () => {
+                heldLocks.delete(release);
+                r();
+              };
+            });
             navigator.locks
               .request(`thingwire:${name}:drain`, { signal }, () => {
+                if (closed) {
+                  release();
+                  reject(closedWhy ?? closedError("indexeddb"));
+                  return held;
+                }
+                heldLocks.add(release);
                 resolve({ release: () => release() });
                 return held;
               })
@@ -264,13 +295,19 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
           if (e.expiresAt !== undefined) row.expiresAt = e.expiresAt;
           return row;
         });
-        const out = await run(["outbox", "meta"], "readwrite", "append to the outbox", async (tx) => {
+        const out = await run(["outbox", "outboxSizes"], "readwrite", "append to the outbox", async (tx) => {
           const os = tx.objectStore("outbox");
-          const seqs = await Promise.all(rows.map((r) => os.add!(r)));
-          await adjustStats(tx, rows.length, rows.reduce((n, r) => n + r.bytes, 0));
+          const sizes = tx.objectStore("outboxSizes");
+          const seqs = await Promise.all(
+            rows.map(async (r) => {
+              const seq = (await os.add!(r)) as number;
+              await sizes.put!(r.bytes, seq);
+              return seq;
+            }),
+          );
           return rows.map((r, i) => toOutbox({ ...r, seq: seqs[i] as number, payload: new Uint8Array(r.payload) }));
         });
-        channel?.postMessage({ type: "append", count: out.length });
+        if (!closed) channel?.postMessage({ type: "append", count: out.length });
         return out;
       },
       async peek(limit: number, afterSeq?: number): Promise<OutboxRecord[]> {
@@ -288,40 +325,25 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
         live();
         checkSeqs(seqs);
         if (seqs.length === 0) return;
-        await run(["outbox", "meta"], "readwrite", "delete from the outbox", async (tx) => {
-          const os = tx.objectStore("outbox");
-          const unique = [...new Set(seqs)];
-          const rows = (await Promise.all(unique.map((s) => os.get(s)))) as (OutboxRow | undefined)[];
-          let n = 0;
-          let b = 0;
-          const dels: Promise<void>[] = [];
-          for (const r of rows) {
-            if (r === undefined) continue;
-            n++;
-            b += r.bytes;
-            dels.push(os.delete!(r.seq));
-          }
-          await Promise.all(dels);
-          await adjustStats(tx, -n, -b);
-        });
+        await run(["outbox", "outboxSizes"], "readwrite", "delete from the outbox", (tx) => dropOutbox(tx, new Set(seqs)));
       },
       async expire(now: number): Promise<OutboxRecord[]> {
         live();
         checkTime(now, "now");
-        return run(["outbox", "meta"], "readwrite", "expire outbox messages", async (tx) => {
-          const os = tx.objectStore("outbox");
-          const rows = (await os.index("expiresAt").getAll(IDBKeyRange.upperBound(now))) as OutboxRow[];
+        return run(["outbox", "outboxSizes"], "readwrite", "expire outbox messages", async (tx) => {
+          const rows = (await tx.objectStore("outbox").index("expiresAt").getAll(IDBKeyRange.upperBound(now))) as OutboxRow[];
           if (rows.length === 0) return [];
           rows.sort((a, b) => a.seq - b.seq);
-          await Promise.all(rows.map((r) => os.delete!(r.seq)));
-          await adjustStats(tx, -rows.length, -rows.reduce((n, r) => n + r.bytes, 0));
+          await dropOutbox(tx, rows.map((r) => r.seq));
           return rows.map(toOutbox);
         });
       },
       async stats(): Promise<OutboxStats> {
-        return run(["meta"], "readonly", "read the outbox stats", async (tx) => {
-          const s = (await tx.objectStore("meta").get("outboxStats")) as StatsRow | undefined;
-          return { count: s?.count ?? 0, bytes: s?.bytes ?? 0 };
+        return run(["outboxSizes"], "readonly", "read the outbox stats", async (tx) => {
+          const sizes = (await tx.objectStore("outboxSizes").getAll()) as number[];
+          let bytes = 0;
+          for (const b of sizes) bytes += b;
+          return { count: sizes.length, bytes };
         });
       },
     },
@@ -330,14 +352,12 @@ export async function openIndexedDbStore(name: string, options: IndexedDbStoreOp
         live();
         checkSeqs([seq], "seq");
         checkTime(failedAt, "failedAt");
-        await run(["outbox", "deadLetters", "meta"], "readwrite", "move a message to the dead letters", async (tx) => {
-          const os = tx.objectStore("outbox");
-          const r = (await os.get(seq)) as OutboxRow | undefined;
+        await run(["outbox", "outboxSizes", "deadLetters"], "readwrite", "move a message to the dead letters", async (tx) => {
+          const r = (await tx.objectStore("outbox").get(seq)) as OutboxRow | undefined;
           if (r === undefined) return;
           const dead: DeadRow = { ...r, reason: String(reason), failedAt };
           await tx.objectStore("deadLetters").put!(dead);
-          await os.delete!(seq);
-          await adjustStats(tx, -1, -r.bytes);
+          await dropOutbox(tx, [seq]);
         });
       },
       async list(limit?: number): Promise<DeadLetterRecord[]> {

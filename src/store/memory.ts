@@ -17,7 +17,14 @@ import type {
 import { entryBytes } from "./store.ts";
 import { checkInboxEntry, checkLimit, checkOutboxEntries, checkSeqs, checkTime, closedError } from "./validate.ts";
 
-/** Options of `memoryStore()`. */
+/**
+ * Options of `memoryStore()`.
+ *
+ * @example
+ * ```ts
+ * const store = memoryStore({ maxBytes: 16 * 1024 * 1024 }); // STORE_QUOTA above 16 MiB held
+ * ```
+ */
 export interface MemoryStoreOptions {
   /**
    * Most payload + topic bytes the store holds over outbox, dead letters and inbox together.

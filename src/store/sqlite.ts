@@ -13,6 +13,7 @@
 import { ThingwireError } from "../errors.ts";
 import { sqliteCode, sqliteError, SQLITE } from "./codes.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite-schema.ts";
+import type { MigrateResult } from "./sqlite-schema.ts";
 import type {
   DeadLetterRecord,
   InboxEntry,
@@ -27,7 +28,14 @@ import type {
 import { entryBytes } from "./store.ts";
 import { checkInboxEntry, checkLimit, checkOutboxEntries, checkSeqs, checkTime, closedError } from "./validate.ts";
 
-/** Options of `openSqliteStore()`. */
+/**
+ * Options of `openSqliteStore()`.
+ *
+ * @example
+ * ```ts
+ * const store = await openSqliteStore("./data/thing-42.db", { synchronous: "normal", maxSizeBytes: 64 << 20 });
+ * ```
+ */
 export interface SqliteStoreOptions {
   /**
    * `"full"` (default): fsync on every commit; a stored batch survives a process kill, an OS
@@ -59,7 +67,7 @@ interface SqlDb {
   readonly isTransaction: boolean;
 }
 interface SqliteModule {
-  DatabaseSync: new (path: string) => SqlDb;
+  DatabaseSync: new (path: string, options?: { readOnly?: boolean }) => SqlDb;
 }
 
 function loadSqlite(): SqliteModule {
@@ -122,6 +130,8 @@ type Statements = ReturnType<typeof prepare>;
 interface Conn {
   db: SqlDb;
   st: Statements;
+  /** Opened read-only because the file or filesystem is: writes reopen read-write first. */
+  readOnly: boolean;
 }
 
 function toOutbox(r: Row): OutboxRecord {
@@ -194,22 +204,36 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const { DatabaseSync } = loadSqlite();
   const fail = (e: unknown, action: string): ThingwireError => sqliteError(e, { path, action, busyTimeoutMs });
 
-  function connect(): Conn {
+  /**
+   * Opens a connection: read-write, read-only, or read-only with `immutable=1` (no pragmas that
+   * write, no migration for the last two).
+   */
+  function connectWith(mode: "rw" | "ro" | "immutable"): Conn {
+    const readOnly = mode !== "rw";
     let db: SqlDb;
     try {
-      db = new DatabaseSync(path);
+      db =
+        mode === "rw"
+          ? new DatabaseSync(path)
+          : mode === "ro"
+            ? new DatabaseSync(path, { readOnly: true })
+            : new DatabaseSync(`file:${path.replace(/[%?#]/g, (c) => encodeURIComponent(c))}?immutable=1`, {
+                readOnly: true,
+              });
     } catch (e) {
       throw fail(e, "open the database file");
     }
     try {
       db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-      db.prepare("PRAGMA journal_mode = WAL").get();
-      db.exec(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
-      if (maxSizeBytes !== undefined) {
-        const page = Number((db.prepare("PRAGMA page_size").get() as Row).page_size);
-        db.prepare(`PRAGMA max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / page))}`).get();
+      if (!readOnly) {
+        db.prepare("PRAGMA journal_mode = WAL").get();
+        db.exec(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+        if (maxSizeBytes !== undefined) {
+          const page = Number((db.prepare("PRAGMA page_size").get() as Row).page_size);
+          db.prepare(`PRAGMA max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / page))}`).get();
+        }
       }
-      const m = migrate(db);
+      const m = readOnly ? checkVersion(db) : migrate(db);
       if (!m.ok) {
         throw new ThingwireError(
           "STORE_CORRUPT",
@@ -218,7 +242,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
           { file: path },
         );
       }
-      return { db, st: prepare(db) };
+      return { db, st: prepare(db), readOnly };
     } catch (e) {
       try {
         db.close();
@@ -226,6 +250,37 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
         // already failing; the first error is the one to report
       }
       throw fail(e, "open the database");
+    }
+  }
+
+  /** A read-only connection can read a current file but not create or migrate one. */
+  function checkVersion(db: SqlDb): MigrateResult {
+    const v = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+    if (v > SCHEMA_VERSION) return { ok: false, found: v };
+    if (v < SCHEMA_VERSION) throw new ThingwireError("STORE_READONLY", "cannot create or upgrade the schema");
+    return { ok: true, from: v };
+  }
+
+  /**
+   * Read-write when possible. When the file or its filesystem is read-only (SQLite says READONLY,
+   * or CANTOPEN because a WAL file's -shm cannot be created on a read-only mount), falls back to
+   * a read-only connection, then to `immutable=1` (a read-only mount: nobody can change the file),
+   * so what was stored stays readable; writes then reject STORE_READONLY and retry read-write.
+   */
+  function connect(): Conn {
+    try {
+      return connectWith("rw");
+    } catch (e) {
+      const code = e instanceof ThingwireError ? sqliteCode(e.cause) : undefined;
+      if (code !== SQLITE.READONLY && code !== SQLITE.CANTOPEN) throw e;
+      for (const mode of ["ro", "immutable"] as const) {
+        try {
+          return connectWith(mode);
+        } catch {
+          // try the next mode; if none works, the read-write error is the one to report
+        }
+      }
+      throw e;
     }
   }
 
@@ -250,7 +305,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
   function write<T>(action: string, fn: (st: Statements) => T): T {
     let c = current();
-    if (reopen) {
+    if (reopen || c.readOnly) {
       try {
         const fresh = connect();
         try {

@@ -1,11 +1,10 @@
 /**
  * The Store conformance suite in Chromium: memoryStore() and openIndexedDbStore(); plus what only
  * the browser adapter has: drainLock (Web Locks) across handles, watch() (BroadcastChannel), and a
- * real QuotaExceededError (the origin's quota lowered through the DevTools protocol).
+ * real QuotaExceededError (a Storage Bucket with a small quota, passed as the store's factory).
  */
 import { deleteDB } from "idb";
 import { describe, expect, test } from "vitest";
-import { cdp } from "vitest/browser";
 import { browserHarness } from "./harness.ts";
 import { storeSuite } from "../suites/store.suite.ts";
 import { memoryStore } from "../../src/store/memory.ts";
@@ -88,6 +87,23 @@ describe("indexeddb store: several tabs", () => {
     }
   });
 
+  test("closing a store gives up its drain lock, and a closed store cannot take one", async () => {
+    const name = uniq("lock-close");
+    const a = await openIndexedDbStore(name);
+    const b = await openIndexedDbStore(name);
+    try {
+      await a.drainLock!(new AbortController().signal); // never released by hand
+      const bLock = b.drainLock!(new AbortController().signal);
+      await a.close();
+      (await bLock).release();
+      await expect(a.drainLock!(new AbortController().signal)).rejects.toMatchObject({ code: "STORE_CLOSED" });
+    } finally {
+      await a.close();
+      await b.close();
+      await deleteDB(name);
+    }
+  });
+
   test("watch: a handle hears appends made by another handle, not its own, until unsubscribed", async () => {
     const name = uniq("watch");
     const a = await openIndexedDbStore(name);
@@ -121,50 +137,56 @@ describe("indexeddb store: several tabs", () => {
   });
 });
 
-describe("indexeddb store: quota exceeded (real, quota lowered over CDP)", () => {
-  test("append over quota rejects STORE_QUOTA, stored data stays, works again when space returns", async () => {
-    const name = uniq("quota");
-    const origin = location.origin;
-    const session = cdp();
-    const s = await openIndexedDbStore(name);
+interface StorageBucket {
+  indexedDB: IDBFactory;
+  estimate(): Promise<{ usage?: number; quota?: number }>;
+}
+interface StorageBucketManager {
+  open(name: string, options?: { quota?: number }): Promise<StorageBucket>;
+  delete(name: string): Promise<void>;
+}
+
+describe("indexeddb store: quota exceeded (real, in a Storage Bucket with a 2 MB quota)", () => {
+  test("append over quota rejects STORE_QUOTA, stored data stays, writes work again once space is freed", async () => {
+    const buckets = (navigator as Navigator & { storageBuckets: StorageBucketManager }).storageBuckets;
+    expect(buckets, "Chromium has the Storage Buckets API").toBeDefined();
+    const bucketName = uniq("quota").toLowerCase().replace(/[^a-z0-9_-]/g, "-");
+    const bucket = await buckets.open(bucketName, { quota: 2 * 1024 * 1024 });
+    const s = await openIndexedDbStore("quota", { factory: bucket.indexedDB });
     try {
       const kept = await s.outbox.append([entry(1), entry(2)]);
-      // navigator.storage.estimate() does not show a CDP override; the DevTools protocol's own numbers do
-      const { usage } = (await session.send("Storage.getUsageAndQuota", { origin })) as { usage: number };
-      await session.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: usage + 2 * 1024 * 1024 });
-      const { quota } = (await session.send("Storage.getUsageAndQuota", { origin })) as { quota: number };
-      expect(quota, "the quota override took effect").toBe(usage + 2 * 1024 * 1024);
+      await s.kv.set("k", "v");
       // random bytes: Chromium compresses IndexedDB values, so a constant fill would never fill anything
-      const chunk = new Uint8Array(512 * 1024);
+      const chunk = new Uint8Array(256 * 1024);
       for (let off = 0; off < chunk.length; off += 65_536) crypto.getRandomValues(chunk.subarray(off, off + 65_536));
       let error: unknown;
+      let stored = 0;
       for (let i = 0; i < 40 && error === undefined; i++) {
         try {
-          await s.outbox.append([entry(100 + i, chunk)]);
+          await s.outbox.append([entry(100 + i, chunk), entry(200 + i, chunk)]);
+          stored += 2;
         } catch (e) {
           error = e;
         }
       }
-      expect(error, "quota was never hit").toBeDefined();
+      expect(error, "the 2 MB quota was never hit").toBeDefined();
       expect(error).toMatchObject({ name: "ThingwireError", code: "STORE_QUOTA" });
       expect((error as Error).message).toMatch(/quota/i);
       expect((error as Error).message).toMatch(/purge|delete|persist/);
-      // what was stored before is still there and readable
-      const before = await s.outbox.stats();
+      // what was stored before is still there and readable; the failed batch left nothing behind
       const all = await s.outbox.peek(Infinity);
       expect(all.slice(0, 2)).toEqual(kept);
-      expect(before.count).toBe(all.length);
-      // the failed batch left nothing behind
-      expect(all.every((r) => r.payload.byteLength === 1 || r.payload.byteLength === chunk.byteLength)).toBe(true);
-      // the quota comes back: the same store writes again
-      await session.send("Storage.overrideQuotaForOrigin", { origin });
+      expect(all).toHaveLength(2 + stored);
+      expect(await s.outbox.stats()).toMatchObject({ count: 2 + stored });
+      expect(await s.kv.get("k")).toBe("v");
+      // space comes back (delivered messages deleted): the same store writes again
+      await s.outbox.delete(all.slice(2).map((r) => r.seq));
       const [after] = await s.outbox.append([entry(999, chunk)]);
       expect(after?.seq).toBeGreaterThan(all[all.length - 1]?.seq ?? 0);
-      expect((await s.outbox.stats()).count).toBe(before.count + 1);
+      expect((await s.outbox.peek(Infinity)).map((r) => r.messageId)).toEqual(["m1", "m2", "m999"]);
     } finally {
-      await session.send("Storage.overrideQuotaForOrigin", { origin }).catch(() => {});
       await s.close();
-      await deleteDB(name);
+      await buckets.delete(bucketName);
     }
   }, 60_000);
 });

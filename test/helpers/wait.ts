@@ -78,13 +78,13 @@ export function canConnect(port: number, host = "127.0.0.1", timeoutMs = 1_000):
 }
 
 /** Waits until host:port accepts TCP connections. */
-export function waitForPort(port: number, host = "127.0.0.1", timeoutMs = 10_000): Promise<true> {
-  return waitFor(() => canConnect(port, host), { timeoutMs, intervalMs: 25, message: `${host}:${port} to accept connections` });
+export async function waitForPort(port: number, host = "127.0.0.1", timeoutMs = 10_000): Promise<void> {
+  await waitFor(() => canConnect(port, host), { timeoutMs, intervalMs: 25, message: `${host}:${port} to accept connections` });
 }
 
 /** Waits until nothing accepts TCP connections on host:port any more. */
-export function waitForPortClosed(port: number, host = "127.0.0.1", timeoutMs = 10_000): Promise<true> {
-  return waitFor(async () => !(await canConnect(port, host)), {
+export async function waitForPortClosed(port: number, host = "127.0.0.1", timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => !(await canConnect(port, host)), {
     timeoutMs,
     intervalMs: 25,
     message: `${host}:${port} to stop accepting connections`,

@@ -113,7 +113,7 @@ describe("restart, kill and persistence", () => {
     const firstPid = broker.pid;
     const client = mqtt.connect(broker.wsUrl!, { reconnectPeriod: 100, connectTimeout: 5_000 });
     await new Promise((r) => client.once("connect", r));
-    const offline = new Promise((r) => client.once("offline", r));
+    const offline = new Promise<void>((r) => client.once("offline", () => r()));
     await broker.restart();
     await offline;
     expect(broker.ports.tcp).toBe(tcp);

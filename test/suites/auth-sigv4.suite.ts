@@ -8,6 +8,7 @@ import type { DeviceAuth } from "../../src/auth/auth.ts";
 import { browserClientCert, clientCert, tokenAuth } from "../../src/auth/credentials.ts";
 import { EMPTY_SHA256, hmacSha256, sha256Hex, toHex } from "../../src/auth/hmac.ts";
 import { deviceJwt } from "../../src/auth/jwt.ts";
+import { redactSecrets } from "../../src/auth/scrub.ts";
 import { presignMqttUrl, sigv4, type PresignMqttUrlOptions } from "../../src/auth/sigv4.ts";
 import { assertSafeError, failsSafely, fakeCertificatePem, makeKeyPair, toPem } from "./auth-helpers.ts";
 import { EXAMPLE_TOKEN, PRESIGN_VECTORS } from "./auth-sigv4-vectors.ts";
@@ -160,7 +161,7 @@ export function authSigv4Suite(h: Harness): void {
     }
 
     test("a throwing provider gives AUTH_CREDENTIALS without the secret", async () => {
-      const auth = sigv4({ region: "r", credentials: () => { throw new Error("STS unreachable"); } });
+      const auth = sigv4({ region: "r", credentials: () => { throw new Error(`STS refused ${SECRET}`); } });
       const e = await failsSafely(assert, () => auth.prepare(TARGET, NOW), "AUTH_CREDENTIALS", [SECRET]);
       assert.match(e.message, /provider/);
     });
@@ -224,7 +225,7 @@ export function authSigv4Suite(h: Harness): void {
 
     test("a failing or junk-returning provider gives AUTH_CREDENTIALS without the token", async () => {
       const secret = "previous-token-value";
-      await failsSafely(assert, () => tokenAuth({ password: () => { throw new Error("key store locked"); } }).prepare(TARGET, NOW), "AUTH_CREDENTIALS", [secret]);
+      await failsSafely(assert, () => tokenAuth({ password: () => { throw new Error(`key store locked, last ${secret}`); } }).prepare(TARGET, NOW), "AUTH_CREDENTIALS", [secret]);
       await failsSafely(assert, () => tokenAuth({ password: async () => 42 as never }).prepare(TARGET, NOW), "AUTH_CREDENTIALS", [secret]);
       await failsSafely(assert, () => tokenAuth({ username: async () => null as never }).prepare(TARGET, NOW), "AUTH_CREDENTIALS", [secret]);
     });
@@ -359,6 +360,24 @@ export function authSigv4Suite(h: Harness): void {
       assertSafeError(assert, e.cause, "AUTH_INVALID_OPTIONS", [k.body]);
       const wrongKey = deviceJwt({ privateKey: k.privateKey, alg: "RS256", thingId: "t" });
       await failsSafely(assert, wrongKey, "AUTH_INVALID_OPTIONS", [k.body]);
+    });
+  });
+
+  describe("redactSecrets (what the device applies to every message)", () => {
+    test("removes the signed URL, signature, secret and token in raw and encoded forms", async () => {
+      const p = await sigv4({ region: "us-east-1", credentials: { ...CREDS, sessionToken: "tok en/+=" } }).prepare(TARGET, NOW);
+      const sig = query(p.url).get("X-Amz-Signature") ?? "";
+      const text = `connect ${p.url} failed; sig=${sig}; key=${SECRET}; token=tok en/+= or tok%20en%2F%2B%3D or tok+en%2F%2B%3D; q=${new URL(p.url).search}`;
+      const out = redactSecrets(text, p.secrets);
+      for (const leaked of [p.url, sig, SECRET, "tok en/+=", "tok%20en%2F%2B%3D", "tok+en%2F%2B%3D", "X-Amz-Signature"]) {
+        assert.ok(!out.includes(leaked), `still in: ${out}`);
+      }
+      assert.match(out, /^connect \[redacted\] failed; sig=\[redacted\]; key=\[redacted\]/);
+    });
+
+    test("leaves text without secrets alone and ignores empty secrets", () => {
+      assert.equal(redactSecrets("CONNACK timeout after 10000 ms", ["", "pa55word"]), "CONNACK timeout after 10000 ms");
+      assert.equal(redactSecrets("bad pa55word!", ["pa55word", ""]), "bad [redacted]!");
     });
   });
 

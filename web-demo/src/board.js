@@ -37,39 +37,31 @@ export class SignalBoard {
   /**
    * @param {HTMLElement} grid       tile container
    * @param {HTMLElement} chartGrid  chart container
-   * @param {{ charts: string[], onChartsChanged?: (names: string[]) => void }} options
+   * @param {{ charts: string[], windowMs?: number, onChartsChanged?: (names: string[]) => void }} options
    */
   constructor(grid, chartGrid, options) {
     this.grid = grid;
     this.chartGrid = chartGrid;
     this.onChartsChanged = options.onChartsChanged;
+    this.windowMs = options.windowMs ?? 60_000;
     /** @type {Map<string, {info: SignalInfo, tile: HTMLElement, valueEl: HTMLElement, value?: number | string, text?: string, at: number, dirty: boolean}>} */
     this.tiles = new Map();
     /** @type {Map<string, {chart: LiveChart, card: HTMLElement, valueEl: HTMLElement}>} */
     this.charts = new Map();
     this.chartNames = [...options.charts];
     this.rawCount = 0;
-    this.rawGroup = null;
     this.frame = 0;
     this.renderCharts();
     this.loop = this.loop.bind(this);
     requestAnimationFrame(this.loop);
   }
 
-  /** Builds one tile per DBC signal, grouped by message. */
+  /** Builds one tile per DBC signal, in DBC order (messages keep their signals together). */
   setSignals(/** @type {SignalInfo[]} */ signals) {
     this.grid.replaceChildren();
     this.tiles.clear();
-    this.rawGroup = null;
     this.rawCount = 0;
-    let group = "";
-    for (const info of signals) {
-      if (info.message !== group) {
-        group = info.message;
-        this.grid.append(el("div", "group-label", `${info.message} · ${idLabel(info.id)}`));
-      }
-      this.addTile(info);
-    }
+    for (const info of signals) this.addTile(info);
     this.renderCharts();
   }
 
@@ -81,7 +73,7 @@ export class SignalBoard {
     const name = el("div", "tile-name", info.name);
     const valueEl = el("div", "tile-value", "—");
     valueEl.dataset.testid = `value-${info.name}`;
-    tile.append(name, valueEl);
+    tile.append(name, valueEl, el("span", "tile-msg", info.message === "raw" ? "" : idLabel(info.id)));
     tile.addEventListener("click", () => this.toggleChart(info.name));
     if (this.chartNames.includes(info.name)) tile.classList.add("charted");
     if (before) this.grid.insertBefore(tile, before);
@@ -107,10 +99,6 @@ export class SignalBoard {
     if (!this.tiles.has(name)) {
       if (this.rawCount >= MAX_RAW_TILES) return;
       this.rawCount++;
-      if (!this.rawGroup) {
-        this.rawGroup = el("div", "group-label", "frames without a DBC entry (raw hex)");
-        this.grid.append(this.rawGroup);
-      }
       this.addTile({ name, message: "raw", id, unit: "", factor: 1, min: undefined, max: undefined, isFloat: false, labels: undefined });
     }
     this.update(name, hex(data), Date.now(), undefined);
@@ -154,7 +142,7 @@ export class SignalBoard {
       card.addEventListener("click", () => this.toggleChart(name));
       this.chartGrid.append(card);
       const info = entry?.info;
-      const chart = new LiveChart(canvas, { color: COLORS[i % COLORS.length], min: info?.min, max: info?.max });
+      const chart = new LiveChart(canvas, { windowMs: this.windowMs, color: COLORS[i % COLORS.length], min: info?.min, max: info?.max });
       this.charts.set(name, { chart, card, valueEl });
     });
   }
@@ -164,7 +152,7 @@ export class SignalBoard {
     if (text !== undefined) return { text, cls: "tile-value enum" };
     if (typeof value === "string") return { text: value, cls: "tile-value enum" };
     if (typeof value !== "number") return { text: "—", cls: "tile-value" };
-    return { text: formatNumber(value, decimalsFor(info.factor, info.isFloat)), cls: "tile-value" };
+    return { text: formatNumber(value, decimalsFor(info.factor, info.isFloat, info.max)), cls: "tile-value" };
   }
 
   loop() {
@@ -182,7 +170,8 @@ export class SignalBoard {
       entry.dirty = false;
       const { text, cls } = this.text(entry);
       const unit = unitLabel(entry.info.unit);
-      entry.valueEl.className = cls;
+      const numeric = entry.text === undefined && typeof entry.value === "number";
+      entry.valueEl.className = text.length + (numeric ? unit.length : 0) > 8 ? `${cls} long` : cls;
       entry.valueEl.textContent = text;
       if (unit && entry.text === undefined && typeof entry.value === "number") entry.valueEl.append(el("small", "", unit));
       const c = this.charts.get(entry.info.name);

@@ -132,7 +132,9 @@ export class LiveChart {
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "alphabetic";
-    for (let s = 0; s <= this.windowMs / 1000; s += 15) {
+    const span = this.windowMs / 1000;
+    const every = span <= 30 ? 5 : span <= 120 ? 15 : span <= 600 ? 60 : 300;
+    for (let s = 0; s <= span; s += every) {
       const xx = Math.round(x(now - s * 1000)) + 0.5;
       ctx.fillText(s === 0 ? "now" : `-${s}s`, Math.min(Math.max(xx, left + 14), W - right - 14), H - 2);
     }

@@ -7,11 +7,16 @@ export function unitLabel(unit) {
   return UNITS[unit] ?? unit ?? "";
 }
 
-/** Decimals that show a signal's resolution without noise: factor 0.25 → 1, 0.001 → 2, 1 → 0. */
-export function decimalsFor(factor, isFloat) {
+/**
+ * Decimals that show a signal's resolution without noise on a wall screen: factor 0.25 → 1, 0.001 → 2
+ * for a small range (a battery's 0–32 V) but 1 for a wide one (0–160 km/h), none above 1,000 (rpm).
+ */
+export function decimalsFor(factor, isFloat, max) {
+  const top = Number.isFinite(max) ? Math.abs(max) : Infinity;
+  if (top >= 1000) return 0;
   if (isFloat) return 1;
   if (!Number.isFinite(factor) || factor <= 0 || factor >= 1) return 0;
-  return Math.min(2, Math.ceil(-Math.log10(factor) - 1e-9));
+  return Math.min(top <= 50 ? 2 : 1, Math.ceil(-Math.log10(factor) - 1e-9));
 }
 
 /** A number with `decimals` digits after the point; large values lose their decimals. */

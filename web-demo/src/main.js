@@ -30,7 +30,9 @@ const errors = new ErrorPanel($("error-panel"), /** @type {HTMLOListElement} */ 
 $("errors-clear").addEventListener("click", () => errors.clear());
 const inbox = new InboxList(/** @type {HTMLOListElement} */ ($("inbox")));
 const commands = new CommandLog(/** @type {HTMLOListElement} */ ($("command-log")), settings.thing);
-const board = new SignalBoard($("signals"), $("charts"), { charts: settings.charts, onChartsChanged: saveCharts });
+const board = new SignalBoard($("signals"), $("charts"), { charts: settings.charts, windowMs: settings.windowSec * 1000, onChartsChanged: saveCharts });
+/** For tests and the console: which MQTT client this tab is. */
+Object.assign(window, { kioskClientId: settings.clientId });
 $("thing-id").textContent = settings.thing;
 document.title = `${settings.thing} · thingwire kiosk`;
 $("settings-button").addEventListener("click", () => openSettings(/** @type {HTMLDialogElement} */ ($("settings-dialog")), settings));
@@ -69,7 +71,7 @@ function signalList(db) {
         factor: s.factor ?? 1,
         min: s.min !== s.max ? s.min : undefined,
         max: s.min !== s.max ? s.max : undefined,
-        isFloat: s.valueType === "float" || s.valueType === "double",
+        isFloat: s.valueType === "float32" || s.valueType === "float64",
         labels: labels && labels.size > 0 ? labels : undefined,
       });
     }
@@ -111,7 +113,7 @@ function handleCan(message) {
       }
       let decoded;
       try {
-        decoded = tw.decodeDbcFrame(dbc, reading.canId, reading.data);
+        decoded = tw.decodeSignals(dbc, reading.canId, reading.data);
       } catch (e) {
         if (tw.isThingwireError(e, "DBC_UNKNOWN_MESSAGE")) {
           board.updateRaw(reading.canId, reading.data);
@@ -120,11 +122,7 @@ function handleCan(message) {
         errors.add(e, `CAN id 0x${reading.canId.toString(16)}`);
         continue;
       }
-      for (const [name, sig] of Object.entries(decoded.signals)) {
-        const value = typeof sig === "object" && sig !== null ? sig.value : sig;
-        const label = typeof sig === "object" && sig !== null ? sig.label : undefined;
-        board.update(name, value, t, label);
-      }
+      for (const [name, value] of Object.entries(decoded.signals)) board.update(name, value, t, decoded.labels[name]);
     }
   }
 }
@@ -235,8 +233,10 @@ async function connect() {
     return;
   }
   tabInbox = tw.memoryStore();
-  const auth = settings.username || settings.password
-    ? tw.tokenAuth({ username: settings.username, password: settings.password })
+  const auth = settings.auth === "cert"
+    ? tw.browserClientCert()
+    : settings.username || settings.password
+    ? tw.tokenAuth({ ...(settings.username ? { username: settings.username } : {}), ...(settings.password ? { password: settings.password } : {}) })
     : undefined;
   try {
     device = tw.createDevice({
@@ -249,6 +249,7 @@ async function connect() {
       reconnect: { baseMs: 500, maxMs: 5_000, stableMs: 10_000 },
       inbox: { expireSeconds: 300 },
       timerVariant: "worker",
+      transport: { tlsKeyMaterial: false },
     });
   } catch (e) {
     errors.add(e, "createDevice");

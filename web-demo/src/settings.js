@@ -19,6 +19,8 @@ export const DEFAULT_CHARTS = ["VehicleSpeed", "EngineSpeed", "CoolantTemp", "Ba
  * @property {string} prefix     topic prefix; topics are `${prefix}/can`, `/telemetry`, `/ingress`, `/egress`
  * @property {string} store      IndexedDB name of the outbox shared by the kiosk tabs of this origin
  * @property {string} clientId   MQTT client id of this tab
+ * @property {"auto" | "cert"} auth  "cert": the browser presents a client certificate (wss:// with mTLS)
+ * @property {number} windowSec  seconds of history in each chart
  */
 
 function tabId() {
@@ -79,6 +81,8 @@ export function loadSettings() {
     prefix: String(pick("prefix", `devices/${thing}`)),
     store: String(pick("store", `thingwire-kiosk-${thing}`)),
     clientId: String(q.get("client") ?? `kiosk-${thing}-${tabId()}`),
+    auth: String(pick("auth", "auto")) === "cert" ? "cert" : "auto",
+    windowSec: Math.min(3600, Math.max(5, Number(pick("window", "60")) || 60)),
   };
 }
 

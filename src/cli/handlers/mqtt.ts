@@ -15,7 +15,7 @@
  */
 import { createDevice } from "../../device/device.ts";
 import { ThingwireError } from "../../errors.ts";
-import type { Device } from "../../device/types.ts";
+import type { Device, PublishReceipt } from "../../device/types.ts";
 import { memoryStore } from "../../store/memory.ts";
 import type { HandlerConfig } from "../config-schema.ts";
 import { deviceOptionsFor } from "../device-from-config.ts";
@@ -32,7 +32,13 @@ export async function mqttHandler(c: Extract<HandlerConfig, { type: "mqtt" }>, c
   const device: Device = createDevice(opts);
   device.on("status", (s) => ctx.log({ level: s.state === "offline" ? "warn" : "info", msg: "handler status", handler: c.name, state: s.state, reason: s.reason }));
   // Inbox seq → publish already stored in this handler's outbox, so a retry only waits again.
-  const published = new Map<number, Promise<unknown>>();
+  const published = new Map<number, Promise<PublishReceipt>>();
+  // Messages the target broker refused for good (messageId → reason).
+  const refused = new Map<string, string>();
+  device.on("deadletter", (d) => {
+    refused.set(d.messageId, d.reason);
+    if (refused.size > 1000) refused.delete(refused.keys().next().value!);
+  });
   return {
     name: c.name,
     async handle(message) {
@@ -43,7 +49,7 @@ export async function mqttHandler(c: Extract<HandlerConfig, { type: "mqtt" }>, c
         published.set(message.seq, p);
         p.catch(() => published.delete(message.seq));
       }
-      await p;
+      const receipt = await p;
       try {
         await device.flush({ timeoutMs: c.timeoutMs });
       } catch (e) {
@@ -53,6 +59,11 @@ export async function mqttHandler(c: Extract<HandlerConfig, { type: "mqtt" }>, c
         throw e;
       }
       published.delete(message.seq);
+      const reason = refused.get(receipt.messageId);
+      if (reason !== undefined) {
+        refused.delete(receipt.messageId);
+        throw new ThingwireError("PUBLISH_REFUSED", `${new URL(c.endpoint.broker.url).host} refused the message for good: ${reason}`);
+      }
     },
     async close() {
       await device.close({ flushTimeoutMs: 0 });

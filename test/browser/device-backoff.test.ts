@@ -1,0 +1,3 @@
+import { browserHarness } from "./harness.ts";
+import { deviceBackoffSuite } from "../suites/device-backoff.suite.ts";
+deviceBackoffSuite(browserHarness);

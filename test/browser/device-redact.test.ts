@@ -1,0 +1,3 @@
+import { browserHarness } from "./harness.ts";
+import { deviceRedactSuite } from "../suites/device-redact.suite.ts";
+deviceRedactSuite(browserHarness);

@@ -1,0 +1,3 @@
+import { denoHarness } from "./harness.ts";
+import { deviceBackoffSuite } from "../suites/device-backoff.suite.ts";
+deviceBackoffSuite(denoHarness);
