@@ -204,5 +204,18 @@ const chart: Chart = {
     ]),
   })),
 };
-writeResult("footprint", { title: "Footprint: `thingwire run` on an edge box (Node and Deno)", rows, notes, charts: [chart] });
+const cpuChart: Chart = {
+  ...chart,
+  file: "footprint-cpu.png",
+  title: "thingwire run vs a bare mqtt.js service: CPU (% of one core)",
+  yLabel: "% of one core",
+  series: (["thingwire", "bare"] as const).map((kind) => ({
+    name: kind === "thingwire" ? "thingwire run" : "bare mqtt.js service",
+    points: (["node", "deno"] as const).flatMap((rt, i) => [
+      [i * 2, round(med(`${kind}-${rt}`, (x) => x.idle.cpu) ?? 0, 2)] as [number, number],
+      [i * 2 + 1, round(med(`${kind}-${rt}`, (x) => x.load.cpu) ?? 0, 2)] as [number, number],
+    ]),
+  })),
+};
+writeResult("footprint", { title: "Footprint: `thingwire run` on an edge box (Node and Deno)", rows, notes, charts: [chart, cpuChart] });
 process.exit(0);

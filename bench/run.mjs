@@ -80,6 +80,7 @@ function reapBrokers() {
 
 const failures = [];
 const started = Date.now();
+const loadAtStart = os.loadavg();
 if (!reportOnly) {
   for (const b of BENCHES) {
     if (only && !only.has(b.name)) continue;
@@ -177,6 +178,7 @@ out.push("| | |", "|---|---|");
 out.push(`| CPU | ${cpuModel}, ${os.cpus().length} cores |`);
 out.push(`| Memory | ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB |`);
 out.push(`| OS | ${osName}, Linux ${os.release()} |`);
+out.push(`| Load average when the run started | ${loadAtStart.map((x) => x.toFixed(2)).join(", ")} (1, 5, 15 min) |`);
 out.push(`| Node | ${sh(node, ["--version"])} |`);
 out.push(`| Deno | ${sh(deno, ["--version"]).split("\n")[0]?.replace(/^deno /, "") ?? "?"} |`);
 out.push(`| mqtt.js | ${pkgVersion(join(root, "node_modules/mqtt"))} |`);

@@ -129,6 +129,26 @@ if (core) {
   rows.push(row({ case: "core without mqtt, brotli", thingwire: kib(core.brotli), baseline: null, baselineName: "", unit: "KiB", better: "lower" }));
   rows.push(row({ case: "core without mqtt, raw (minified)", thingwire: kib(core.raw), baseline: null, baselineName: "", unit: "KiB", better: "lower" }));
 }
+// Where the core's bytes go: each area bundled alone (mqtt and idb external), gzip.
+const areas: Array<[string, string]> = [
+  ["device: createDevice + memoryStore", `export { createDevice } from "./src/device/device.ts"; export { memoryStore } from "./src/store/memory.ts";`],
+  ["codecs without DBC (telemetry, compressed, CAN, detect; fflate inside)", `export * from "./src/codec/telemetry.ts"; export * from "./src/codec/compressed.ts"; export * from "./src/codec/can.ts"; export * from "./src/codec/detect.ts";`],
+  ["DBC parser and decoder", `export * from "./src/codec/dbc.ts";`],
+  ["auth: SigV4 + credentials", `export * from "./src/auth/sigv4.ts"; export * from "./src/auth/credentials.ts";`],
+  ["auth: JWT (jose inside)", `export * from "./src/auth/jwt.ts";`],
+];
+if (core) {
+  const parts: string[] = [];
+  for (const [name, contents] of areas) {
+    try {
+      const r = await bundle({ contents, resolveDir: root }, { external: ["mqtt", "idb"] });
+      parts.push(`${name} ${kib(r.weight.gzip)} KiB`);
+    } catch (e) {
+      parts.push(`${name}: not bundled (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`);
+    }
+  }
+  notes.push(`The core's gzip weight by area, each bundled alone (shared code counted in each, so they add up to more than the whole): ${parts.join("; ")}.`);
+}
 notes.push("esbuild: bundle, minify, format esm, platform browser, target es2022; gzip level 9 and brotli quality 11 from node:zlib. Sizes are deterministic: one run.");
 
 const names = Object.keys(weights).filter((k) => weights[k]);

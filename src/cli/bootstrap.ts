@@ -348,10 +348,10 @@ async function runChecks(argv: string[], io: CliIO): Promise<{ checks: Check[]; 
     let device: Device | undefined;
     const store = memoryStore();
     try {
-      const opts = await deviceOptionsFor(cfg, { ...thingEndpoint(cfg), clientId }, { store, secrets });
+      const opts = await deviceOptionsFor(cfg, { ...thingEndpoint(cfg), clientId }, { secrets });
       delete opts.outbox;
       delete opts.inbox;
-      device = createDevice({ ...opts, clean: true, connectTimeoutMs: Math.min(opts.connectTimeoutMs ?? 10_000, timeoutMs) });
+      device = createDevice({ ...opts, store, clean: true, connectTimeoutMs: Math.min(opts.connectTimeoutMs ?? 10_000, timeoutMs) });
       const started = Date.now();
       const outcome = await firstOutcome(device, timeoutMs + 1_000);
       if (outcome.online) {

@@ -29,7 +29,7 @@ import { deviceOptionsFor, openConfiguredStore, Secrets } from "./device-from-co
 import { Dispatcher } from "./handlers/dispatcher.ts";
 import { createHandlers } from "./handlers/handler.ts";
 import { createJsonLogger, safeUrl } from "./log.ts";
-import { loadForService, logDeviceEvents, startupFailure } from "./run.ts";
+import { deviceLogger, loadForService, logDeviceEvents, startupFailure } from "./run.ts";
 
 const usage = `thingwire bridge: forward messages from a broker through handlers (stdout, mqtt, http)
 
@@ -89,14 +89,14 @@ const command: Command = {
     let dispatcher: Dispatcher | undefined;
     let purgeTimer: ReturnType<typeof setInterval> | undefined;
     try {
+      const opts = await deviceOptionsFor(cfg, bridge.source, { secrets });
       store = await openBridgeStore(cfg);
       if (bridge.store.kind === "memory") log({ level: "warn", msg: "bridge.store is memory: messages not yet handled are lost if the process ends" });
       const handlers = await createHandlers(bridge.handlers, { io, cfg, secrets, log });
       dispatcher = new Dispatcher(handlers, { store, retry: bridge.retry, log });
-      const opts = await deviceOptionsFor(cfg, bridge.source, { store, secrets, logger: log });
       // Unhandled messages never expire here: they leave the inbox once every handler succeeded.
-      device = createDevice({ ...opts, inbox: { ...opts.inbox, expireSeconds: 0 } });
-      logDeviceEvents(device, log, { source: true });
+      device = createDevice({ ...opts, store, logger: deviceLogger(log), inbox: { ...opts.inbox, expireSeconds: 0 } });
+      logDeviceEvents(device, log, { connection: "source" });
       log({
         level: "info",
         msg: "started",

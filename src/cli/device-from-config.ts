@@ -8,8 +8,8 @@
  * @example
  * ```ts
  * const secrets = new Secrets(cfg.secrets);
- * const store = await openConfiguredStore(cfg);
- * const device = createDevice(await deviceOptionsFor(cfg, thingEndpoint(cfg), { store, secrets }));
+ * const opts = await deviceOptionsFor(cfg, thingEndpoint(cfg), { secrets });   // key files read here
+ * const device = createDevice({ ...opts, store: await openConfiguredStore(cfg) });
  * ```
  */
 import { createPrivateKey } from "node:crypto";
@@ -226,20 +226,20 @@ export async function openConfiguredStore(cfg: ThingConfig, options: { create?: 
   return openSqliteStore(path);
 }
 
-/** `createDevice` options for an endpoint of the config. */
+/** `createDevice` options for an endpoint of the config (key files are read and checked here). */
 export async function deviceOptionsFor(
   cfg: ThingConfig,
   ep: EndpointConfig,
-  o: { store: Store; secrets: Secrets; logger?: (entry: LogEntry) => void },
+  o: { store?: Store; secrets: Secrets; logger?: (entry: LogEntry) => void },
 ): Promise<DeviceOptions> {
   const b = ep.broker;
   const opts: DeviceOptions = {
     url: b.url,
     clientId: ep.clientId,
     auth: await authFor(cfg, ep, o.secrets),
-    store: o.store,
     protocolVersion: b.protocolVersion,
   };
+  if (o.store) opts.store = o.store;
   if (b.keepaliveSec !== undefined) opts.keepaliveSec = b.keepaliveSec;
   if (b.connectTimeoutMs !== undefined) opts.connectTimeoutMs = b.connectTimeoutMs;
   if (b.clean !== undefined) opts.clean = b.clean;

@@ -61,6 +61,19 @@ export function logDeviceEvents(device: Device, log: LogFn, extra: Record<string
   device.on("handler-error", (h) => log({ level: "error", msg: "subscriber failed", ...extra, topic: h.topic, seq: h.seq, error: h.error }));
 }
 
+/**
+ * The device's own log lines, minus those that repeat a status change (the "status" line already
+ * carries the reason), tagged `source: "device"`.
+ */
+export function deviceLogger(log: LogFn): LogFn {
+  return (e) => {
+    // The connection loop logs each failed attempt with its code and retry delay; the status event
+    // that follows says the same.
+    if ("retryInMs" in e && "code" in e) return;
+    log({ ...e, source: "device" });
+  };
+}
+
 const LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /** Loads the config for run/bridge; shared argument handling. */
@@ -113,11 +126,12 @@ const command: Command = {
     let device: Device | undefined;
     let dispatcher: Dispatcher | undefined;
     try {
+      const opts = await deviceOptionsFor(cfg, thingEndpoint(cfg), { secrets, logger: deviceLogger(log) });
       store = await openConfiguredStore(cfg);
       if (cfg.store.kind === "memory") log({ level: "warn", msg: "store is memory: the outbox and inbox are lost when the process ends" });
       const handlers = await createHandlers(cfg.handlers, { io, cfg, secrets, log });
       dispatcher = new Dispatcher(handlers, { store, retry: cfg.retry, log });
-      device = createDevice(await deviceOptionsFor(cfg, thingEndpoint(cfg), { store, secrets, logger: log }));
+      device = createDevice({ ...opts, store });
       logDeviceEvents(device, log);
       log({
         level: "info",

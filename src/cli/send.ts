@@ -135,12 +135,16 @@ const command: Command = {
       if (cfg.store.kind === "memory") {
         io.stderr(`thingwire send: warning: store is "memory" in ${cfg.displayFile}: a message not delivered now is lost when send exits\n`);
       }
-      store = await openConfiguredStore(cfg);
       // Its own client id and a clean session: the same id would take over \`thingwire run\`'s
       // connection and session (and receive its ingress messages).
       const clientId = str(args, "client-id") ?? `${cfg.clientId}-send`;
-      const opts = await deviceOptionsFor(cfg, { ...thingEndpoint(cfg), clientId }, { store, secrets });
-      device = createDevice({ ...opts, clean: true });
+      const opts = await deviceOptionsFor(cfg, { ...thingEndpoint(cfg), clientId }, { secrets });
+      store = await openConfiguredStore(cfg);
+      device = createDevice({ ...opts, store, clean: true });
+      let lastError: string | undefined;
+      device.on("status", (st) => {
+        if (st.error) lastError = st.error.message;
+      });
       const receipt = await device.publish(topic!, body, { qos: Number(qosArg) as 0 | 1, retain: flag(args, "retain") });
       let delivered = true;
       let why = "";
@@ -150,7 +154,7 @@ const command: Command = {
         if (!isThingwireError(e, "TIMEOUT")) throw e;
         delivered = false;
         const s = device.status;
-        why = s.error ? `${s.error.message}` : s.state === "online" ? "the broker has not acknowledged it yet" : s.reason;
+        why = s.error ? s.error.message : s.state === "online" ? "the broker has not acknowledged it yet" : lastError ?? s.reason;
       }
       const queued = delivered ? 0 : (await device.outbox.stats()).count;
       const storeName = cfg.store.kind === "sqlite" ? cfg.store.path : "memory";

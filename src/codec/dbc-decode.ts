@@ -217,8 +217,9 @@ export function findDbcMessage(dbc: Dbc, canId: number): DbcMessage | undefined 
     for (const m of dbc.messages) (m.extended ? index.extended : index.standard).set(m.id, m);
     cache.set(dbc, index);
   }
-  if (canId >= 0x80000000) return index.extended.get(canId - 0x80000000);
-  return index.standard.get(canId) ?? index.extended.get(canId);
+  const id = canId < 0 && canId >= -0x80000000 ? canId >>> 0 : canId; // `0x80000000 | id` is a negative int32
+  if (id >= 0x80000000) return index.extended.get(id - 0x80000000);
+  return index.standard.get(id) ?? index.extended.get(id);
 }
 
 /**
@@ -235,7 +236,8 @@ export function findDbcMessage(dbc: Dbc, canId: number): DbcMessage | undefined 
 export function decodeSignals(dbc: Dbc, canId: number, data: Uint8Array, options: DecodeSignalsOptions = {}): DecodedSignals {
   const message = findDbcMessage(dbc, canId);
   if (!message) {
-    throw new ThingwireError("DBC_UNKNOWN_MESSAGE", `the DBC defines no message with CAN id ${canId} (0x${canId.toString(16)})`);
+    const id = canId < 0 && canId >= -0x80000000 ? canId >>> 0 : canId;
+    throw new ThingwireError("DBC_UNKNOWN_MESSAGE", `the DBC defines no message with CAN id ${id} (0x${id.toString(16)})`);
   }
   return decodeDbcMessage(message, data, options);
 }

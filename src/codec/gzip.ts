@@ -37,6 +37,24 @@ const CAP_EXCEEDED = { capExceeded: true };
 
 const u32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
+/** Length of the gzip member header at `at` (fixed part, FEXTRA, FNAME, FCOMMENT, FHCRC), or -1 if it runs past the end. */
+function headerLength(input: Uint8Array, at: number): number {
+  const flags = input[at + 3]!;
+  let p = at + 10;
+  if (flags & 4) {
+    if (p + 2 > input.length) return -1;
+    p += 2 + (input[p]! | (input[p + 1]! << 8));
+  }
+  for (const bit of [8, 16]) {
+    if (flags & bit) {
+      while (p < input.length && input[p] !== 0) p++;
+      p++;
+    }
+  }
+  if (flags & 2) p += 2;
+  return p > input.length ? -1 : p - at;
+}
+
 /**
  * Decompresses gzip `input` (one or more members) to at most `maxBytes` bytes. Errors carry the
  * byte offset `base` + index into `input`: `CODEC_GZIP` (not gzip, corrupt, checksum), `CODEC_TRUNCATED`,
@@ -44,45 +62,47 @@ const u32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at
  */
 export function gunzip(input: Uint8Array, maxBytes: number, what: string, base = 0): Uint8Array {
   const n = input.length;
-  if (n < 2 || input[0] !== 0x1f || input[1] !== 0x8b) {
-    throw new ThingwireError("CODEC_GZIP", `${what} is not gzip data: it must start with the bytes 1f 8b (at byte ${base})`, {
-      offset: base,
-    });
-  }
-  if (n < 10) {
-    throw new ThingwireError("CODEC_TRUNCATED", `${what} ends inside the 10-byte gzip header (at byte ${base + n})`, { offset: base + n });
-  }
-  if (input[2] !== 8) {
-    throw new ThingwireError("CODEC_GZIP", `${what}: gzip compression method must be 8, deflate (byte ${base + 2})`, { offset: base + 2 });
-  }
-  if (input[3]! & 0xe0) {
-    throw new ThingwireError("CODEC_GZIP", `${what}: reserved gzip header flags are set (byte ${base + 3})`, { offset: base + 3 });
-  }
+  const fail = (code: "CODEC_GZIP" | "CODEC_TRUNCATED" | "CODEC_TOO_LARGE", at: number, why: string, cause?: unknown) =>
+    new ThingwireError(code, `${what}: ${why} (byte ${base + at})`, cause === undefined ? { offset: base + at } : { offset: base + at, cause });
+  if (n < 2 || input[0] !== 0x1f || input[1] !== 0x8b) throw fail("CODEC_GZIP", 0, "not gzip data, which starts with the bytes 1f 8b");
+  if (n < 10) throw fail("CODEC_TRUNCATED", n, "the data ends inside the 10-byte gzip header");
+  if (input[2] !== 8) throw fail("CODEC_GZIP", 2, "the gzip compression method must be 8 (deflate)");
+  if (input[3]! & 0xe0) throw fail("CODEC_GZIP", 3, "reserved gzip header flags are set");
+  const header = headerLength(input, 0);
+  if (header < 0 || header + 8 > n) throw fail("CODEC_TRUNCATED", n, "the gzip stream ends early");
 
-  if (n >= 18) {
-    const claimed = u32le(input, n - 4);
-    if (claimed <= maxBytes && maxBytes < 0x100000000) {
-      let out: Uint8Array | undefined;
-      try {
-        out = gunzipSync(input, { out: new Uint8Array(claimed) });
-      } catch {
-        // the streaming path below reports it
+  // The fast path trusts the trailer for the buffer size only, and does the work of inflating
+  // everything even when the trailer lies; so only for inputs that cannot expand past ~4× the cap.
+  const claimed = u32le(input, n - 4);
+  if (claimed <= maxBytes && maxBytes < 0x100000000 && n * MAX_RATIO <= 4 * Math.max(maxBytes, MIN_SLICE * MAX_RATIO)) {
+    let out: Uint8Array | undefined;
+    try {
+      out = gunzipSync(input, { out: new Uint8Array(claimed) });
+    } catch (e) {
+      // fflate's codes: 0 unexpected end, 1-3 corrupt deflate data. Others take the streaming path.
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code === 0) throw fail("CODEC_TRUNCATED", n, "the gzip stream ends early", e);
+      if (code === 1 || code === 2 || code === 3) {
+        throw fail("CODEC_GZIP", header, `corrupt deflate data at or after this byte: ${(e as Error).message}`, e);
       }
-      if (out && out.length === claimed && crc32(out) === u32le(input, n - 8)) return out;
     }
+    if (out && out.length === claimed && crc32(out) === u32le(input, n - 8)) return out;
   }
+  return gunzipStreaming(input, maxBytes, fail);
+}
 
+type Fail = (code: "CODEC_GZIP" | "CODEC_TRUNCATED" | "CODEC_TOO_LARGE", at: number, why: string, cause?: unknown) => ThingwireError;
+
+/** The slow, careful path: several members, a trailer that lies, or a stream above the cap. */
+function gunzipStreaming(input: Uint8Array, maxBytes: number, fail: Fail): Uint8Array {
+  const n = input.length;
   const chunks: Uint8Array[] = [];
   let total = 0;
   let crc = 0;
   let size = 0;
   const checkTrailer = (at: number) => {
     if (at < 10 || u32le(input, at) !== crc || u32le(input, at + 4) !== size % 0x100000000) {
-      throw new ThingwireError(
-        "CODEC_GZIP",
-        `${what}: gzip checksum or length mismatch at byte ${base + Math.max(at, 0)} (the data is corrupt or truncated, or has bytes after the gzip stream)`,
-        { offset: base + Math.max(at, 0) },
-      );
+      throw fail("CODEC_GZIP", Math.max(at, 0), "gzip checksum or length mismatch: the data is corrupt or truncated, or has bytes after the gzip stream");
     }
   };
   const stream = new Gunzip((chunk) => {
@@ -111,18 +131,12 @@ export function gunzip(input: Uint8Array, maxBytes: number, what: string, base =
   } catch (e) {
     if (e instanceof ThingwireError) throw e;
     if (e === CAP_EXCEEDED) {
-      throw new ThingwireError(
-        "CODEC_TOO_LARGE",
-        `${what} decompresses to more than the ${maxBytes}-byte cap (stopped at byte ${base + pos}); raise maxBytes if it is legitimate`,
-        { offset: base + pos },
-      );
+      throw fail("CODEC_TOO_LARGE", pos, `decompresses to more than the ${maxBytes}-byte cap, stopped in the data from this byte; raise maxBytes if it is legitimate`);
     }
-    const code = (e as { code?: unknown })?.code;
-    if (code === 0) {
-      throw new ThingwireError("CODEC_TRUNCATED", `${what}: the gzip stream ends early, at byte ${base + n}`, { offset: base + n });
-    }
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 0) throw fail("CODEC_TRUNCATED", n, "the gzip stream ends early", e);
     const detail = e instanceof Error && typeof code === "number" ? `: ${e.message}` : "";
-    throw new ThingwireError("CODEC_GZIP", `${what}: corrupt gzip data at or after byte ${base + pos}${detail}`, { offset: base + pos, cause: e });
+    throw fail("CODEC_GZIP", pos, `corrupt gzip data at or after this byte${detail}`, e);
   }
   checkTrailer(n - 8);
   if (chunks.length === 1) return chunks[0]!;

@@ -92,6 +92,8 @@ export function createConnection(
   let closed = false;
   let started = false;
   let sessions = 0;
+  /** Attempts since the last stable connection (the one under way included). */
+  let attemptNo = 0;
   let current: { client: MqttClient; session: Session; online: boolean; finish(e: ThingwireError): void } | undefined;
   let wake: (() => void) | undefined;
   let loopDone: Promise<void> = Promise.resolve();
@@ -181,8 +183,11 @@ export function createConnection(
         if (current?.client === client) current.online = true;
         session.maximumPacketSize = connack.properties?.maximumPacketSize;
         session.receiveMaximum = connack.properties?.receiveMaximum;
-        stableTimer = setTimeout(() => backoff.reset(), o.reconnect.stableMs);
-        setStatus({ state: "online", reason: `connected to ${where} (MQTT ${o.protocolVersion === 5 ? "5" : "3.1.1"})`, attempt: backoff.failures + 1 });
+        stableTimer = setTimeout(() => {
+          backoff.reset();
+          attemptNo = 0;
+        }, o.reconnect.stableMs);
+        setStatus({ state: "online", reason: `connected to ${where} (MQTT ${o.protocolVersion === 5 ? "5" : "3.1.1"})`, attempt: attemptNo });
         hooks.online(session);
       });
       client.on("close", () => {
@@ -194,7 +199,7 @@ export function createConnection(
 
   async function loop(): Promise<void> {
     while (!closed) {
-      const n = backoff.failures + 1;
+      const n = ++attemptNo;
       setStatus({ state: "connecting", reason: n === 1 ? `connecting to ${where}` : `reconnecting to ${where} (attempt ${n})`, attempt: n });
       const prepared = await prepare();
       if (closed) break;

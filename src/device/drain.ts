@@ -134,12 +134,18 @@ export function createDrain(ctx: DrainContext): Drain {
     const opts: IClientPublishOptions = { qos: rec.qos === 0 ? 0 : 1, retain: rec.retain };
     if (v5) opts.properties = { userProperties: { [MESSAGE_ID_PROPERTY]: rec.messageId } };
     // mqtt.js writes Uint8Array payloads as they are (its types say Buffer).
-    s.client.publish(rec.topic, rec.payload as unknown as string, opts, (err) => {
+    try {
+      s.client.publish(rec.topic, rec.payload as unknown as string, opts, onAck);
+    } catch (e) {
+      inflight.delete(rec.seq);
+      void deadLetter(rec, `the MQTT client refused it: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    function onAck(err?: Error): void {
       if (g !== gen || inflight.get(rec.seq) !== rec) return; // old session, or forgotten
       inflight.delete(rec.seq);
       const code = (err as { code?: unknown } | undefined)?.code;
       if (err === undefined || err === null) {
-        retryPause = 1_000;
+        if (retryFrom === undefined) retryPause = 1_000; // not while a refused message waits for its retry
         settling.add(rec.seq);
         toDelete.push(rec);
         void flushDeletes();
@@ -154,7 +160,7 @@ export function createDrain(ctx: DrainContext): Drain {
         }
       } // else: the connection went; everything unacknowledged is sent again after the reconnect
       wake();
-    });
+    }
   }
 
   async function run(g: number): Promise<void> {

@@ -111,10 +111,16 @@ export function createInbox(ctx: InboxContext): Inbox {
     return new Promise((resolve) => {
       const release = () => resolve(undefined);
       detached.add(release);
-      start((v) => {
+      try {
+        start((v) => {
+          detached.delete(release);
+          resolve(v);
+        });
+      } catch (e) {
         detached.delete(release);
-        resolve(v);
-      });
+        log("warn", "the MQTT client refused the request", { error: e });
+        resolve(undefined);
+      }
     });
   }
   /** SUBSCRIBE; resolves with the granted QoS per filter, or undefined if the session ended first. */

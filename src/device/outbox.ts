@@ -9,6 +9,7 @@ import { isThingwireError, ThingwireError } from "../errors.ts";
 import { entryBytes, type OutboxEntry, type OutboxRecord, type Store } from "../store/store.ts";
 import type { Session } from "./connection.ts";
 import { createDrain, type Drain } from "./drain.ts";
+import { createFlushWaiters } from "./flush.ts";
 import type { Emitter } from "./emitter.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { describe } from "./redact.ts";
@@ -64,9 +65,7 @@ export function createOutbox(ctx: OutboxContext): Outbox {
   let maxSeq = 0; // highest seq this handle appended or saw
   let brokerMaxPacket: number | undefined;
   const writeWaiters: { n: number; resolve(): void }[] = [];
-  const flushWaiters = new Set<{ target: number; resolve(): void; reject(e: unknown): void; timer?: ReturnType<typeof setTimeout> }>();
-  let checking = false;
-  let recheck = false;
+  const flushes = createFlushWaiters(store, log);
 
   const sync = async () => {
     const s = await store.outbox.stats();
@@ -91,7 +90,7 @@ export function createOutbox(ctx: OutboxContext): Outbox {
       counter.count = Math.max(0, counter.count - 1);
       counter.bytes = Math.max(0, counter.bytes - entryBytes(r));
     }
-    if (recs.length > 0) void checkFlush();
+    if (recs.length > 0) flushes.check();
   };
   const expire = async () => {
     const recs = await store.outbox.expire(Date.now());
@@ -187,29 +186,6 @@ export function createOutbox(ctx: OutboxContext): Outbox {
     }
   }
 
-  async function checkFlush(): Promise<void> {
-    if (flushWaiters.size === 0) return;
-    if (checking) return void (recheck = true);
-    checking = true;
-    try {
-      do {
-        recheck = false;
-        const [first] = await store.outbox.peek(1, 0);
-        for (const w of [...flushWaiters]) {
-          if (first === undefined || first.seq > w.target) {
-            flushWaiters.delete(w);
-            clearTimeout(w.timer);
-            w.resolve();
-          }
-        }
-      } while (recheck && flushWaiters.size > 0);
-    } catch (e) {
-      log("warn", "checking flush progress failed", { error: e });
-    } finally {
-      checking = false;
-    }
-  }
-
   async function highestStoredSeq(): Promise<number> {
     let after = 0;
     for (;;) {
@@ -219,6 +195,11 @@ export function createOutbox(ctx: OutboxContext): Outbox {
     }
   }
 
+  // Another handle (a tab, a process) appended: look again, and count again before the next limit decision.
+  const unwatch = store.watch?.(() => {
+    counterReady = false;
+    drain.wake();
+  });
   const expiryTimer = setInterval(() => void expire().catch((e) => log("warn", "outbox expiry failed", { error: e })), EXPIRE_EVERY_MS);
 
   return {
@@ -255,19 +236,17 @@ export function createOutbox(ctx: OutboxContext): Outbox {
       if (closed) throw new ThingwireError("DEVICE_CLOSED", "the device is closed");
       const started = Date.now();
       const n = published;
-      if (written < n) await new Promise<void>((resolve) => writeWaiters.push({ n, resolve }));
+      if (written < n) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => writeWaiters.push({ n, resolve })),
+          new Promise<never>((_, reject) => {
+            if (timeoutMs !== undefined) timer = setTimeout(() => reject(new ThingwireError("TIMEOUT", `flush did not finish within ${timeoutMs} ms: the store is still writing the last messages`)), timeoutMs);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      }
       const target = maxSeq > 0 ? maxSeq : await highestStoredSeq();
-      await new Promise<void>((resolve, reject) => {
-        const w: { target: number; resolve(): void; reject(e: unknown): void; timer?: ReturnType<typeof setTimeout> } = { target, resolve, reject };
-        if (timeoutMs !== undefined) {
-          w.timer = setTimeout(() => {
-            flushWaiters.delete(w);
-            reject(new ThingwireError("TIMEOUT", `flush did not finish within ${timeoutMs} ms: messages up to seq ${target} are not all acknowledged yet (${drain.inFlight} in flight); the device stays connected and keeps sending`));
-          }, Math.max(0, timeoutMs - (Date.now() - started)));
-        }
-        flushWaiters.add(w);
-        void checkFlush();
-      });
+      await flushes.wait(target, timeoutMs, started, () => `messages up to seq ${target} are not all acknowledged yet (${drain.inFlight} in flight)`);
     },
 
     attach(session) {
@@ -283,10 +262,9 @@ export function createOutbox(ctx: OutboxContext): Outbox {
       if (closed) return;
       closed = true;
       clearInterval(expiryTimer);
+      unwatch?.();
       drain.close();
-      const err = new ThingwireError("DEVICE_CLOSED", "the device was closed before the outbox was flushed");
-      for (const w of flushWaiters) clearTimeout(w.timer), w.reject(err);
-      flushWaiters.clear();
+      flushes.close(new ThingwireError("DEVICE_CLOSED", "the device was closed before the outbox was flushed"));
     },
   };
 }

@@ -47,6 +47,8 @@ export interface TlsListenerOptions {
 }
 
 export interface MosquittoOptions {
+  /** The plain TCP listener is always on (Mosquitto needs one); `tcp: true` only documents that. */
+  tcp?: true;
   /** A WebSocket listener (anonymous). */
   ws?: boolean;
   /** A secure WebSocket listener (see TlsListenerOptions for the defaults: mTLS + ACL). */
@@ -150,8 +152,11 @@ function installExitHook(): void {
 }
 
 /** A detached shell that SIGKILLs `pid` once this process is gone (covers a SIGKILLed test worker). */
-function watchdog(pid: number): void {
-  const w = spawn("/bin/sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; kill -9 ${pid} 2>/dev/null`], {
+function watchdog(pid: number, dir: string): void {
+  // Only the owner's death triggers the cleanup; a broker stopped normally just ends the loop.
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; ` +
+    `if ! kill -0 ${process.pid} 2>/dev/null; then kill -9 ${pid} 2>/dev/null; rm -rf '${dir}'; fi`;
+  const w = spawn("/bin/sh", ["-c", script], {
     detached: true,
     stdio: "ignore",
   });
@@ -319,7 +324,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       throw new Error(`mosquitto did not start: ${exitInfo}`);
     }
     live.add(p);
-    watchdog(p.pid);
+    watchdog(p.pid, dir);
     child = p;
     const deadline = Date.now() + timeoutMs;
     // Another process may hold a port: then a TCP connect succeeds although this Mosquitto failed.

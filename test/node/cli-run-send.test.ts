@@ -107,8 +107,8 @@ describe.each(["node", "deno"] as Runtime[])("run and send (%s)", (runtime) => {
       await pub2.publishAsync(`ingress/${id}`, "after-restart", { qos: 1 });
       await pub2.endAsync();
       await svc.waitForLine((l) => l.includes('"payload":"after-restart"'), 20_000);
-      const online = svc.jsonLines().filter((j) => j.msg === "status" && j.state === "online");
-      assert.ok(online.length >= 2, "online again after the restart");
+      // stderr and stdout are separate pipes: the log line may trail the handler's output.
+      await waitFor(() => svc.jsonLines().filter((j) => j.msg === "status" && j.state === "online").length >= 2, { message: "online again after the restart" });
 
       const done = await svc.stop("SIGTERM");
       assert.equal(done.code, 0, done.stderr);
@@ -125,7 +125,7 @@ describe.each(["node", "deno"] as Runtime[])("run and send (%s)", (runtime) => {
     assert.ok(msgs.some((m) => m.payload.startsWith("before-")));
     assert.ok(msgs.some((m) => m.payload === "after-restart"));
     assert.ok(msgs.every((m) => m.ackedAt), "acknowledged once the stdout handler had them");
-  });
+  }, 60_000);
 
   test("send delivers through the outbox; with the broker down it stays queued and run delivers it later", async () => {
     const id = `send-${runtime}`;
@@ -174,7 +174,7 @@ describe.each(["node", "deno"] as Runtime[])("run and send (%s)", (runtime) => {
       await sub2.endAsync();
       await svc.stop("SIGKILL");
     }
-  });
+  }, 60_000);
 
   test("send --http POSTs JSON with a device JWT the server verifies", async () => {
     const { cfg, dir } = thingDir(runtime, "http", "thing-1");

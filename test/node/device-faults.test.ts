@@ -232,14 +232,17 @@ test("backoff resets only after a connection stayed up stableMs", async () => {
     const attemptsBefore = statuses.filter((s) => s.state === "online").map((s) => s.attempt);
     assert.ok(attemptsBefore[2]! > 1, `quick drops keep counting: ${attemptsBefore}`);
     await sleep(800); // stays up longer than stableMs
+    const mark = statuses.length;
     await b.close();
-    await until(() => statuses.filter((s) => s.state === "connecting").length > statuses.filter((s) => s.state === "online").length, "reconnecting");
+    await until(() => statuses.length > mark + 1, "the drop and the next attempt");
+    const drop = statuses[mark]!;
+    assert.equal(drop.state, "offline");
+    assert.equal(drop.error?.code, "CONNECTION_LOST");
+    assert.ok(drop.retryInMs! < 20, `the first delay after a stable connection is below baseMs again (${drop.retryInMs})`);
+    assert.equal(statuses[mark + 1]!.state, "connecting");
+    assert.equal(statuses[mark + 1]!.attempt, 1, "after a stable connection the count starts again");
     b = await startBroker({ wsPort: port });
     await until(() => statuses.filter((s) => s.state === "online").length === 4, "online a fourth time");
-    const lastDrop = statuses.findLastIndex((s) => s.state === "offline");
-    assert.ok(statuses[lastDrop]!.retryInMs! < 20, "the first delay after a stable connection is below baseMs again");
-    assert.equal(statuses[lastDrop + 1]!.state, "connecting");
-    assert.equal(statuses[lastDrop + 1]!.attempt, 1, "after a stable connection the count starts again");
   } finally {
     await Promise.all(devices.splice(0).map((x) => x.close()));
     await b.close();

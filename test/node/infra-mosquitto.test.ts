@@ -101,6 +101,26 @@ describe("startMosquitto with every listener", () => {
   });
 });
 
+test("mqtts requiring a client certificate: identity as username with the default ACL; unknown CA refused", async () => {
+  const broker = await startMosquitto({ tcp: true, mqtts: { requireCertificate: true } });
+  try {
+    const { ca, client: cc, foreignClient } = broker.certs;
+    const client = await mqtt.connectAsync(broker.mqttsUrl!, { protocolVersion: 5, reconnectPeriod: 0, ca: ca.cert, key: cc.key, cert: cc.cert });
+    await client.publishAsync("devices/thing-1/t", "ok", { qos: 1 });
+    const err = await client.publishAsync("devices/thing-2/t", "no", { qos: 1 }).then(() => null, (e: unknown) => e);
+    expect((err as { code?: number })?.code).toBe(135);
+    await client.endAsync();
+    const foreign = mqtt.connect(broker.mqttsUrl!, { reconnectPeriod: 0, connectTimeout: 5_000, ca: ca.cert, key: foreignClient.key, cert: foreignClient.cert });
+    foreign.on("error", () => {});
+    const o = await connectOutcome(foreign);
+    await foreign.endAsync(true);
+    expect(["error", "close"]).toContain(o.outcome);
+    expect(broker.urls.tcp).toBe(broker.tcpUrl);
+  } finally {
+    await broker.dispose();
+  }
+});
+
 describe("restart, kill and persistence", () => {
   let broker: MosquittoBroker;
   afterAll(async () => {

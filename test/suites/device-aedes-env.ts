@@ -51,5 +51,6 @@ export function aedesEnv(transport: "ws" | "tcp" = "ws"): DeviceEnv {
     broker: (opts) => aedesBroker(transport, opts),
     store: () => memoryStore(),
     restartable: true,
+    canRefuseAuth: true,
   };
 }

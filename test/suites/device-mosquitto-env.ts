@@ -22,4 +22,5 @@ export const mosquittoEnv: DeviceEnv = {
   broker: mosquittoBroker,
   store: () => memoryStore(),
   restartable: true,
+  canRefuseAuth: true,
 };

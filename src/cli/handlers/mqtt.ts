@@ -25,11 +25,10 @@ import type { Handler, HandlerContext } from "./handler.ts";
 export async function mqttHandler(c: Extract<HandlerConfig, { type: "mqtt" }>, ctx: HandlerContext): Promise<Handler> {
   const store = memoryStore();
   const opts = await deviceOptionsFor(ctx.cfg, c.endpoint, {
-    store,
     secrets: ctx.secrets,
     logger: (e) => ctx.log({ ...e, handler: c.name }),
   });
-  const device: Device = createDevice(opts);
+  const device: Device = createDevice({ ...opts, store });
   device.on("status", (s) => ctx.log({ level: s.state === "offline" ? "warn" : "info", msg: "handler status", handler: c.name, state: s.state, reason: s.reason }));
   // Inbox seq → publish already stored in this handler's outbox, so a retry only waits again.
   const published = new Map<number, Promise<PublishReceipt>>();

@@ -1,0 +1,3 @@
+import { browserHarness } from "./harness.ts";
+import { deviceOutboxSuite } from "../suites/device-outbox.suite.ts";
+deviceOutboxSuite(browserHarness);

@@ -1,0 +1,4 @@
+import { codecDbcSuite } from "../suites/codec-dbc.suite.ts";
+import { denoHarness } from "./harness.ts";
+
+codecDbcSuite(denoHarness);

@@ -1,0 +1,3 @@
+import { denoHarness } from "./harness.ts";
+import { deviceOutboxSuite } from "../suites/device-outbox.suite.ts";
+deviceOutboxSuite(denoHarness);
