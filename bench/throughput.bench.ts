@@ -37,6 +37,9 @@ const RUNS = Number(arg("runs", "3"));
 const SCALE = Number(arg("scale", "1"));
 const wantSides = new Set(arg("sides", "bare,memory,sqlite").split(","));
 const wantCases = arg("cases", "");
+/** Diagnostics (not used by npm run bench): Mosquitto's max_inflight_messages (its MQTT 5 Receive Maximum), thingwire's outbox.inFlight. */
+const BROKER_INFLIGHT = arg("broker-inflight", "");
+const TW_INFLIGHT = arg("tw-inflight", "");
 
 interface Case {
   id: string;
@@ -91,7 +94,7 @@ function thingwireSide(id: string, name: string, createDevice: CreateDevice, mak
     name,
     async open(url, clientId) {
       const { store, cleanup } = await makeStore(clientId);
-      const device = createDevice({ url, clientId, store });
+      const device = createDevice({ url, clientId, store, ...(TW_INFLIGHT ? { outbox: { inFlight: Number(TW_INFLIGHT) } } : {}) });
       await new Promise<void>((resolve, reject) => {
         if (device.status.state === "online") return resolve();
         const timer = setTimeout(() => reject(new Error(`${name}: not online within 15 s (${device.status.reason})`)), 15_000);
@@ -192,7 +195,7 @@ async function once(url: string, subUrl: string, side: Side, c: Case, n: number)
   }
 }
 
-const broker = await startBenchBroker();
+const broker = await startBenchBroker(BROKER_INFLIGHT ? { extraConfig: [`max_inflight_messages ${BROKER_INFLIGHT}`] } : {});
 const rates = new Map<string, number[]>();
 try {
   for (const c of CASES) {

@@ -14,3 +14,20 @@
  */
 export * from "./mod.ts";
 export * from "./store/indexeddb.ts";
+import { createDevice as createCoreDevice } from "./device/device.ts";
+import type { Device, DeviceOptions } from "./device/types.ts";
+
+/**
+ * `createDevice` of the browser bundle: the same as the core's, except that TLS key material
+ * is refused by default (`transport.tlsKeyMaterial: false`), because in a browser the browser
+ * itself presents the client certificate. Passing `clientCert({ key, cert })` here ends each
+ * attempt with `AUTH_UNSUPPORTED`; use `browserClientCert()` and install the certificate in the browser.
+ *
+ * @example
+ * ```ts
+ * const device = createDevice({ url: "wss://broker.example/mqtt", clientId: "kiosk-1", auth: browserClientCert() });
+ * ```
+ */
+export function createDevice(options: DeviceOptions): Device {
+  return createCoreDevice({ ...options, transport: { tlsKeyMaterial: false, ...options.transport } });
+}

@@ -155,7 +155,8 @@ function parseDocumentText(text: string, source: { displayFile: string; file: st
   const err = yamlDoc.errors[0];
   if (err) {
     const lp = err.linePos?.[0];
-    const first = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").slice(0, 160);
+    let first = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").slice(0, 160);
+    if (/Maximum call stack size exceeded|too much recursion/i.test(first)) first = "it is nested too deeply (a thing config is a few levels deep)";
     throw new ThingwireError(
       "CONFIG_INVALID",
       `${source.displayFile}${lp ? `:${lp.line}:${lp.col}` : ""}: not valid YAML: ${first}`,

@@ -92,30 +92,41 @@ export function decodeBase64(text: string): Uint8Array {
 
 /** The fallback decoder (exported for tests that compare it with the native one). */
 export function decodeBase64Portable(text: string): Uint8Array {
+  // Strings from JSON.parse are often slices of the payload, slow to index character by
+  // character; their UTF-8 bytes (the same as the characters while all are ASCII) are fast.
+  const ascii = (encoder ??= new TextEncoder()).encode(text);
+  return decodeCodes(ascii.length === text.length ? ascii : text);
+}
+
+let encoder: TextEncoder | undefined;
+
+/** Decodes character codes, from ASCII bytes or (with non-ASCII text, to report offsets right) the string. */
+function decodeCodes(src: Uint8Array | string): Uint8Array {
   const t = table();
-  const n = text.length;
+  const n = src.length;
+  const code = typeof src === "string" ? (i: number) => src.charCodeAt(i) : (i: number) => src[i]!;
   const out = new Uint8Array(Math.floor((n * 3) / 4) + 3);
   let o = 0;
   let i = 0;
-  // Fast path: whole quads of alphabet characters.
-  while (i + 4 <= n) {
-    const c0 = text.charCodeAt(i), c1 = text.charCodeAt(i + 1), c2 = text.charCodeAt(i + 2), c3 = text.charCodeAt(i + 3);
-    if ((c0 | c1 | c2 | c3) > 127) break;
-    const a = t[c0]!, b = t[c1]!, c = t[c2]!, d = t[c3]!;
-    if ((a | b | c | d) > 63) break;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = v >>> 16;
-    out[o++] = (v >>> 8) & 255;
-    out[o++] = v & 255;
-    i += 4;
+  if (typeof src !== "string") {
+    // Fast path: whole quads of alphabet characters.
+    while (i + 4 <= n) {
+      const a = t[src[i]!]!, b = t[src[i + 1]!]!, c = t[src[i + 2]!]!, d = t[src[i + 3]!]!;
+      if ((a | b | c | d) > 63) break;
+      const v = (a << 18) | (b << 12) | (c << 6) | d;
+      out[o++] = v >>> 16;
+      out[o++] = (v >>> 8) & 255;
+      out[o++] = v & 255;
+      i += 4;
+    }
   }
   // General path: whitespace, padding, partial final chunk.
   let acc = 0;
   let have = 0;
   let last = -1; // offset of the last alphabet character read
   for (; i < n; i++) {
-    const code = text.charCodeAt(i);
-    const v = code < 256 ? t[code]! : INVALID;
+    const c = code(i);
+    const v = c < 256 ? t[c]! : INVALID;
     if (v < 64) {
       acc = (acc << 6) | v;
       last = i;
@@ -131,15 +142,15 @@ export function decodeBase64Portable(text: string): Uint8Array {
       if (have < 2) throw bad(i, "padding '=' where no partial group ends");
       let j = i + 1;
       if (have === 2) {
-        while (j < n && isSpace(text.charCodeAt(j))) j++;
-        if (j >= n || text.charCodeAt(j) !== 0x3d) throw bad(j >= n ? i : j, "a two-character group needs '==' padding");
+        while (j < n && isSpace(code(j))) j++;
+        if (j >= n || code(j) !== 0x3d) throw bad(j >= n ? i : j, "a two-character group needs '==' padding");
         j++;
       }
-      while (j < n && isSpace(text.charCodeAt(j))) j++;
+      while (j < n && isSpace(code(j))) j++;
       if (j < n) throw bad(j, "characters after the padding");
       i = n;
       break;
-    } else throw bad(i, `character ${JSON.stringify(text[i])} is not in the base64 alphabet`);
+    } else throw bad(i, `character ${JSON.stringify(String.fromCharCode(c))} is not in the base64 alphabet`);
   }
   if (have === 1) throw bad(last, "a single character cannot end the text");
   if (have === 2) out[o++] = (acc >>> 4) & 255;

@@ -1,6 +1,6 @@
 /**
- * CRC-32 (IEEE 802.3, the gzip trailer checksum), slice-by-4 (internal). fflate's streaming
- * decompressor does not check the trailer, so the codecs do it here.
+ * CRC-32 (IEEE 802.3, the gzip trailer checksum), slice-by-4 (internal; slice-by-8 measured no
+ * faster in V8). fflate's decompressors do not check the trailer, so the codecs do it here.
  */
 
 let tables: Uint32Array | undefined;

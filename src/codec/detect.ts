@@ -12,8 +12,8 @@
 import { ThingwireError } from "../errors.ts";
 import { decodeCan } from "./can.ts";
 import type { CanMessage } from "./can.ts";
-import { telemetryFromEnvelope } from "./compressed.ts";
 import type { DecompressOptions } from "./compressed.ts";
+import { telemetryFromEnvelope } from "./envelope.ts";
 import { checkMaxBytes } from "./gzip.ts";
 import { jsonText, parseJson } from "./json-text.ts";
 import type { Telemetry } from "./telemetry.ts";

@@ -46,7 +46,9 @@ const ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
 export function locateJsonError(s: string): { at: number; why: string } | undefined {
   const n = s.length;
   let i = 0;
-  const stack: boolean[] = []; // true = object, false = array
+  // Open containers, 1 = object, 0 = array: one byte each, so a text of a million '[' costs a megabyte.
+  let stack = new Uint8Array(64);
+  let depth = 0;
   let expectValue = true;
   const fail = (why: string) => ({ at: Math.min(i, n), why });
   const skip = () => {
@@ -96,7 +98,12 @@ export function locateJsonError(s: string): { at: number; why: string } | undefi
           expectValue = false;
           continue;
         }
-        stack.push(c === 0x7b);
+        if (depth === stack.length) {
+          const grown = new Uint8Array(depth * 2);
+          grown.set(stack);
+          stack = grown;
+        }
+        stack[depth++] = c === 0x7b ? 1 : 0;
         if (c === 0x7b) {
           const e = key();
           if (e) return e;
@@ -118,8 +125,8 @@ export function locateJsonError(s: string): { at: number; why: string } | undefi
       expectValue = false;
       continue;
     }
-    if (stack.length === 0) return i < n ? fail("unexpected text after the JSON value") : undefined;
-    const isObject = stack[stack.length - 1]!;
+    if (depth === 0) return i < n ? fail("unexpected text after the JSON value") : undefined;
+    const isObject = stack[depth - 1] === 1;
     const d = s.charCodeAt(i);
     if (d === 0x2c) {
       i++;
@@ -132,7 +139,7 @@ export function locateJsonError(s: string): { at: number; why: string } | undefi
     }
     if (d === (isObject ? 0x7d : 0x5d)) {
       i++;
-      stack.pop();
+      depth--;
       continue;
     }
     if (i >= n) return fail("the text ends inside an object or array");

@@ -96,6 +96,11 @@ export function createConnection(
   let attemptNo = 0;
   let current: { client: MqttClient; session: Session; online: boolean; finish(e: ThingwireError): void } | undefined;
   let wake: (() => void) | undefined;
+  let signalClosed!: () => void;
+  const closedSignal = new Promise<never>((_, reject) => {
+    signalClosed = () => reject(new ThingwireError("DEVICE_CLOSED", "closed by the application"));
+  });
+  closedSignal.catch(() => {}); // only ever raced
   let loopDone: Promise<void> = Promise.resolve();
 
   const setStatus = (s: Omit<DeviceStatus, "at">) => {
@@ -124,7 +129,7 @@ export function createConnection(
           o.connectTimeoutMs,
         );
       });
-      const p = await Promise.race([auth.prepare({ url: o.url, clientId: o.clientId }, new Date()), timeout]);
+      const p = await Promise.race([auth.prepare({ url: o.url, clientId: o.clientId }, new Date()), timeout, closedSignal]);
       redactor.add(p.secrets ?? []);
       redactor.addUrl(p.url);
       if (p.password) redactor.add([p.password]);
@@ -157,8 +162,8 @@ export function createConnection(
         done = true;
         clearTimeout(stableTimer);
         current = undefined;
-        client.removeAllListeners("connect");
-        client.removeAllListeners("close");
+        // Our handlers are guarded by `done`; removing every listener would also remove
+        // mqtt.js's own, which clear its connack timer and would keep the process alive.
         client.end(true);
         if (online) hooks.offline(session);
         resolve(err);
@@ -179,6 +184,7 @@ export function createConnection(
         serverDisconnect = `the broker sent DISCONNECT (reason code ${packet.reasonCode ?? 0}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
       });
       client.on("connect", (connack: IConnackPacket) => {
+        if (done) return;
         online = true;
         if (current?.client === client) current.online = true;
         session.maximumPacketSize = connack.properties?.maximumPacketSize;
@@ -234,6 +240,7 @@ export function createConnection(
     async close() {
       if (closed) return;
       closed = true;
+      signalClosed();
       wake?.();
       const c = current;
       if (c !== undefined) await endGracefully(c.client);

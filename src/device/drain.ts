@@ -60,6 +60,9 @@ export function createDrain(ctx: DrainContext): Drain {
   const settling = new Set<number>();
   let toDelete: OutboxRecord[] = [];
   let deleting = false;
+  let deleteRetryMs = 1_000;
+  let deleteTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
   let retryFrom: number | undefined;
   let pausedUntil = 0;
   let retryPause = 1_000;
@@ -102,12 +105,17 @@ export function createDrain(ctx: DrainContext): Drain {
         toDelete = [];
         try {
           await store.outbox.delete(batch.map((r) => r.seq));
-          ctx.removed(batch);
         } catch (e) {
-          log("error", "deleting acknowledged messages failed; they will be sent again after a reconnect", { error: e });
-        } finally {
-          for (const r of batch) settling.delete(r.seq);
+          // Still acknowledged: keep them settling (not sent again, still awaited by flush) and retry.
+          toDelete = batch.concat(toDelete);
+          log("error", `deleting ${batch.length} acknowledged messages failed; retrying in ${deleteRetryMs} ms`, { error: e });
+          if (!closed) deleteTimer = setTimeout(() => void flushDeletes(), deleteRetryMs);
+          deleteRetryMs = Math.min(deleteRetryMs * 2, MAX_RETRY_PAUSE_MS);
+          return;
         }
+        deleteRetryMs = 1_000;
+        for (const r of batch) settling.delete(r.seq);
+        ctx.removed(batch);
       }
     } finally {
       deleting = false;
@@ -278,6 +286,10 @@ export function createDrain(ctx: DrainContext): Drain {
     get inFlight() {
       return inflight.size;
     },
-    close: stop,
+    close() {
+      closed = true;
+      clearTimeout(deleteTimer);
+      stop();
+    },
   };
 }

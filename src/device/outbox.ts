@@ -167,7 +167,6 @@ export function createOutbox(ctx: OutboxContext): Outbox {
   }
 
   async function writer(): Promise<void> {
-    writing = true;
     try {
       while (queue.length > 0) {
         const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
@@ -225,7 +224,11 @@ export function createOutbox(ctx: OutboxContext): Outbox {
         if (ttl !== undefined) entry.expiresAt = now + ttl;
         return new Promise<PublishReceipt>((resolve, reject) => {
           queue.push({ entry, bytes: entryBytes(entry), n: ++published, resolve, reject });
-          if (!writing) void writer();
+          // Start on a microtask, so every publish of this tick joins the first batch.
+          if (!writing) {
+            writing = true;
+            queueMicrotask(() => void writer());
+          }
         });
       } catch (e) {
         return Promise.reject(e);

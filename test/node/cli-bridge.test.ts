@@ -137,6 +137,39 @@ bridge:
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   }, 60_000);
 
+  test("run passes ingress to a handler module of your own, and acknowledges what it handled", async () => {
+    const dir = join(root, `${runtime}-module`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "my-handler.mjs"), `export default (options, ctx) => ({
+  name: "mine",
+  async handle(m) { ctx.io.stdout(options.prefix + " " + m.topic + " " + new TextDecoder().decode(m.payload) + "\\n"); },
+});
+`);
+    const cfg = join(dir, "thing.yml");
+    writeFileSync(cfg, `id: mod-${runtime}\nbroker: { url: "${source.wsUrl}", protocolVersion: 4 }\ntopics: { ingress: "cmd/{thingId}" }\nstore: data/t.db\nhandlers: [ { type: module, path: ./my-handler.mjs, options: { prefix: GOT } } ]\n`);
+    const denoFlags = denoPermissionFlags(await loadConfig(cfg, { cwd: dir, env: {} }));
+    let subscribed = false;
+    const onSubscribe = (subs: Array<{ topic: string }>) => {
+      if (subs.some((x) => x.topic === `cmd/mod-${runtime}`)) subscribed = true;
+    };
+    source.aedes.on("subscribe", onSubscribe);
+    const svc = startCli(runtime, ["run", "--config", cfg], { cwd: dir, denoFlags });
+    try {
+      await waitFor(() => subscribed, { message: "run to subscribe" });
+      source.aedes.off("subscribe", onSubscribe);
+      const pub = await mqtt.connectAsync(source.wsUrl, { protocolVersion: 4 });
+      await pub.publishAsync(`cmd/mod-${runtime}`, "reboot", { qos: 1 });
+      await pub.endAsync();
+      await svc.waitForLine((l) => l === `GOT cmd/mod-${runtime} reboot`);
+      await svc.waitForLine((l) => l.includes('"msg":"message handled"'));
+      assert.equal((await svc.stop("SIGTERM")).code, 0);
+    } finally {
+      await svc.stop("SIGKILL");
+    }
+    const list = await runCli(runtime, ["inbox", "--config", cfg, "list", "--json"], { cwd: dir, denoFlags });
+    assert.deepEqual(JSON.parse(list.stdout).messages, [], "nothing left unacknowledged");
+  }, 30_000);
+
   test("a config without bridge: is a config error naming the key (exit 2)", async () => {
     const dir = join(root, `${runtime}-nobridge`);
     mkdirSync(dir);

@@ -137,6 +137,12 @@ test("a failing credentials provider: AUTH_CREDENTIALS, scrubbed, with backoff; 
   await until(() => offline(hung).length >= 2, "two timeouts of the provider", 5_000);
   assert.equal(offline(hung)[0]!.error?.code, "AUTH_CREDENTIALS");
   assert.match(offline(hung)[0]!.reason, /did not prepare the connection within 150 ms/);
+
+  // close() does not wait for a provider that hangs (connectTimeoutMs is a minute here)
+  const { d: stuck, statuses: s3 } = device({ url: "ws://127.0.0.1:9/", connectTimeoutMs: 60_000, auth: { kind: "token", prepare: () => new Promise(() => {}) } });
+  await sleep(50);
+  await Promise.race([stuck.close(), sleep(5_000).then(() => assert.fail("close() waited for the hanging provider"))]);
+  assert.equal(s3.at(-1)!.state, "closed");
 });
 
 test("key material on a transport that takes none: AUTH_UNSUPPORTED (the browser story), no key in any status", async () => {
@@ -263,3 +269,46 @@ test("bad options throw OPTIONS_INVALID naming the key, before anything connects
   bad({ url: "ws://x", clientId: "a", auth: {} }, "auth");
   assert.ok(new ThingwireError("OPTIONS_INVALID", "x") instanceof Error);
 });
+
+test("SigV4 credentials rotate while connected: the gateway drops the socket, the next attempt re-signs", async () => {
+  const { startSigV4Gateway } = await import("../helpers/sigv4-gateway.ts");
+  const { makeCerts } = await import("../helpers/certs.ts");
+  const { sigv4 } = await import("../../src/auth/sigv4.ts");
+  const certs = makeCerts();
+  const broker = await startBroker({ wsPort: 0 });
+  const creds = (n: number) => ({ accessKeyId: `AKIATEST000000000${n}`, secretAccessKey: `secret-key-${n}-${"s".repeat(30)}`, sessionToken: `session-token-${n}-${"t".repeat(40)}` });
+  let current = creds(1);
+  let calls = 0;
+  const gw = await startSigV4Gateway({ upstream: broker.wsUrl, credentials: current, region: "eu-west-1", tls: { key: certs.server.key, cert: certs.server.cert } });
+  try {
+    const { d, statuses, logs } = device({
+      url: gw.url,
+      protocolVersion: 4,
+      auth: sigv4({ region: "eu-west-1", credentials: () => (calls++, current), tls: { ca: certs.ca.cert } }),
+    });
+    await nextState(d, "online");
+    // Temporary credentials rotate: the gateway takes only the new ones and drops live sockets.
+    current = creds(2);
+    gw.rotate(current);
+    gw.closeAll();
+    await until(() => statuses.filter((s) => s.state === "online").length === 2, "online with the new credentials");
+    assert.equal(gw.rejections.length, 0, "the reconnect was signed with the new credentials");
+    // The provider lags behind: 403 → AUTH_REJECTED with backoff, then recovery once it catches up.
+    gw.rotate(creds(3));
+    gw.closeAll();
+    await until(() => statuses.some((s) => s.error?.code === "AUTH_REJECTED"), "a refused signature");
+    current = creds(3);
+    await until(() => statuses.filter((s) => s.state === "online").length === 3, "online again", 10_000);
+    assert.ok(calls >= 4, `the provider is asked before every attempt (${calls})`);
+    const all = JSON.stringify(statuses) + JSON.stringify(logs) + statuses.map((s) => s.error?.message ?? "").join();
+    for (const n of [1, 2, 3]) {
+      const c = creds(n);
+      assert.ok(!all.includes(c.secretAccessKey) && !all.includes(c.sessionToken), `credentials ${n} leaked`);
+    }
+    assert.ok(!all.includes("X-Amz-Signature="), "no signed URL");
+  } finally {
+    await Promise.all(devices.splice(0).map((x) => x.close()));
+    await gw.stop();
+    await broker.close();
+  }
+}, 30_000);
