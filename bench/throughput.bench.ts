@@ -40,6 +40,8 @@ const wantCases = arg("cases", "");
 /** Diagnostics (not used by npm run bench): Mosquitto's max_inflight_messages (its MQTT 5 Receive Maximum), thingwire's outbox.inFlight. */
 const BROKER_INFLIGHT = arg("broker-inflight", "");
 const TW_INFLIGHT = arg("tw-inflight", "");
+/** Diagnostic: bare mqtt.js also sends a 24-hex-char `tw-id` user property per message, as thingwire's outbox does. */
+const BARE_USERPROP = process.argv.includes("--bare-userprop");
 
 interface Case {
   id: string;
@@ -79,7 +81,10 @@ const bare: Side = {
             if (err) reject(err);
             else if (--left === 0) resolve(performance.now());
           };
-          for (let i = 0; i < n; i++) client.publish(topic, payload as Buffer, { qos }, done);
+          for (let i = 0; i < n; i++) {
+            const opts = BARE_USERPROP ? { qos, properties: { userProperties: { "tw-id": (i + 1e23).toString(16).padStart(24, "0").slice(-24) } } } : { qos };
+            client.publish(topic, payload as Buffer, opts, done);
+          }
         });
       },
       close: () => client.endAsync(),

@@ -81,8 +81,9 @@ if (want("node")) vitest("node");
 if (want("deno")) {
   if (!hasFiles("test/deno", /\.test\.ts$/)) record("deno", 0, 1, 1, "0", "no test file in test/deno");
   else {
-    const r = run("deno test", bin("deno"), ["test", "--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-run", "--allow-sys", "test/deno/"], { capture: true });
-    const m = r.stdout.match(/(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+    const r = run("deno test", bin("deno"), ["test", "--allow-read", "--allow-write", "--allow-env", "--allow-net", "--allow-run", "--allow-sys", "test/deno/"], { capture: true, env: { NO_COLOR: "1" } });
+    const plain = r.stdout.replace(/\x1b\[[0-9;]*m/g, "");
+    const m = plain.match(/(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
     record("deno (deno test)", m ? +m[2] : 0, m ? +m[3] : 0, r.status, r.seconds);
   }
 }
