@@ -96,3 +96,20 @@ test("Chromium loads the browser build from a plain static page", async () => {
     await browser.close();
   }
 }, 60_000);
+
+test("the built CLI (dist/cli.js, what `npx thingwire` runs) encodes and decodes", () => {
+  const cli = requireBuild("dist/cli.js");
+  const node = join(root, "node_modules/.bin/node");
+  const input = JSON.stringify({ token: "t", points: [{ timestamp: 1, readings: [{ canId: 291, bus: 1, dlc: 2, data: "0102" }] }] });
+  const enc = spawnSync(node, [cli, "encode", "--format", "can+gzip"], { input, timeout: 30_000 });
+  assert.equal(enc.status, 0, enc.stderr?.toString());
+  assert.equal(enc.stdout[0], 0xfc, "can+gzip starts with 0xFC");
+  const dec = spawnSync(node, [cli, "decode"], { input: enc.stdout, encoding: "utf8", timeout: 30_000 });
+  assert.equal(dec.status, 0, dec.stderr);
+  const out = JSON.parse(dec.stdout);
+  assert.equal(out.format, "can+gzip");
+  assert.deepEqual(out.message.points[0].readings[0], { canId: 291, bus: 1, dlc: 2, data: "0102" });
+  const help = spawnSync(node, [cli, "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0);
+  for (const c of ["broker", "run", "bootstrap", "send", "inbox", "service", "bridge", "decode", "encode"]) assert.match(help.stdout, new RegExp(`\\b${c}\\b`));
+}, 60_000);
