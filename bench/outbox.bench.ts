@@ -189,7 +189,7 @@ for (let run = 0; run < RUNS; run++) {
   for (let k = 0; k < PHASES.length; k++) {
     const phase = PHASES[(k + run) % PHASES.length]!;
     const self = new URL(import.meta.url).pathname;
-    // The 100k drain is long (about a minute on SQLite): first run only.
+    // The 100k drain is the longest step: first run only.
     const drainAll = run === 0 && phase.startsWith("curve-") && DRAIN_BIG.includes(phase.slice(6));
     const extra = [`--phase=${phase}`, `--depths=${DEPTHS.join(",")}`, `--samples=${K}`, `--drain-depth=${DRAIN_DEPTH}`, ...(drainAll ? ["--drain-all"] : [])];
     const [cmd, args] = runtime === "deno"
@@ -296,8 +296,8 @@ const charts: Chart[] = [
 ];
 notes.push(
   `${runtimeVersion()}; QoS 1, ${SIZE} B payloads, published while Mosquitto (ws, 127.0.0.1) is stopped; outbox limits raised to 1M messages / 1 GiB for the bench; median of ${RUNS} runs, each phase in a fresh process.`,
-  `Latency: ${K} publish() calls awaited one at a time at each depth (so each waits for its own group commit). Memory: after GC, minus before the client was created. Drain: broker started, until flush() resolves (mqtt.js: until every PUBACK callback ran); peak RSS = VmHWM of the process over the whole phase.`,
-  `The drain comparison with mqtt.js is at ${fmtD(DRAIN_DEPTH)}: mqtt.js re-sends its offline queue slower than linearly (here 10k took 5.7 s, 30k 22.7 s), so 100k would not fit the bench's time. ${DRAIN_BIG.length ? `The ${fmtD(DEPTHS[DEPTHS.length - 1]!)} drain is measured for thingwire (${DRAIN_BIG.join(", ")}) after the curve of the first run only (about a minute each on SQLite).` : `The ${fmtD(DEPTHS[DEPTHS.length - 1]!)} drain is measured on Node only.`}`,
+  `Latency: ${K} publish() calls awaited one at a time at each depth (so each waits for its own group commit). Memory: after GC, minus before the client was created (so it includes the client's fixed cost, about 9 MiB of heap on every side: read the growth between depths). Drain: broker started, until flush() resolves (mqtt.js: until every PUBACK callback ran); peak RSS = VmHWM of the process over the whole phase.`,
+  `The drain comparison with mqtt.js is at ${fmtD(DRAIN_DEPTH)}: mqtt.js re-sends its offline queue slower than linearly (here 10k took 5.7 s, 30k 22.7 s), so 100k would not fit the bench's time. ${DRAIN_BIG.length ? `The ${fmtD(DEPTHS[DEPTHS.length - 1]!)} drain is measured for thingwire (${DRAIN_BIG.join(", ")}) after the curve of the first run only (the longest step of this bench).` : `The ${fmtD(DEPTHS[DEPTHS.length - 1]!)} drain is measured on Node only.`}`,
 );
 writeResult(`outbox-${runtime}`, { title: `Cost curves: outbox depth on ${runtime === "node" ? "Node" : "Deno"}`, rows, notes, charts });
 process.exit(0);

@@ -81,6 +81,20 @@ function yAxis(max: number, logY: boolean, minPositive: number) {
   return { y, svg };
 }
 
+/** Splits a label into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 function barChart(chart: Chart): string {
   const cats = chart.categories ?? [...new Set(chart.series.flatMap((s) => s.points.map((p) => String(p[0]))))];
   const max = Math.max(1e-9, ...chart.series.flatMap((s) => s.points.map((p) => p[1])));
@@ -100,12 +114,13 @@ function barChart(chart: Chart): string {
       }
     }
   });
+  const maxChars = Math.max(8, Math.floor(slot / 7.5));
   cats.forEach((c, i) => {
     if (i % labelEvery) return;
     const x = M.left + i * slot + slot / 2;
-    body.push(many
-      ? `<text x="${x}" y="${H - M.bottom + 18}" text-anchor="middle" font-size="12">${esc(c)}</text>`
-      : `<text x="${x}" y="${H - M.bottom + 18}" text-anchor="middle" font-size="13">${esc(c)}</text>`);
+    const lines = wrap(c, maxChars).slice(0, 3);
+    const spans = lines.map((l, k) => `<tspan x="${x}" dy="${k === 0 ? 0 : 15}">${esc(l)}</tspan>`).join("");
+    body.push(`<text x="${x}" y="${H - M.bottom + 18}" text-anchor="middle" font-size="${many ? 12 : 13}">${spans}</text>`);
   });
   return frame(chart, body, chart.series.map((s) => s.name));
 }
@@ -133,7 +148,8 @@ function lineChart(chart: Chart): string {
     body.push(`<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${sorted.map(([a, b]) => `${x(a)},${y(b)}`).join(" ")}"/>`);
     for (const [a, b] of sorted) {
       body.push(`<circle cx="${x(a)}" cy="${y(b)}" r="4.5" fill="${color}"/>`);
-      if (sorted.length <= 6) body.push(`<text x="${x(a) + 7}" y="${y(b) - 7}" font-size="11">${fmt(b)}</text>`);
+      const nearRight = x(a) > W - M.right - 50;
+      if (sorted.length <= 6) body.push(`<text x="${nearRight ? x(a) - 7 : x(a) + 7}" y="${y(b) - 7}" font-size="11"${nearRight ? ' text-anchor="end"' : ""}>${fmt(b)}</text>`);
     }
   });
   return frame(chart, body, chart.series.map((s) => s.name));

@@ -150,7 +150,7 @@ const fmtNum = (v) => {
   if (a >= 100) return v.toFixed(0);
   if (a >= 10) return v.toFixed(1);
   if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(2);
+  return String(Number(v.toPrecision(2)));
 };
 const fmtRatio = (r) => (r === null || r === undefined ? "—" : `${r.toFixed(2)}×`);
 const met = (row) => (row.met === undefined ? "" : row.met ? "✅ met" : "❌ missed");

@@ -19,7 +19,7 @@
  * measured runs interleaved across sides; the median is reported. Runs under Node and Deno; the
  * results file is throughput-<runtime>.json.
  *
- * Options: --runs=3 --sides=bare,memory,sqlite --cases=q0-200,q1-4096 --scale=1 (multiplies N).
+ * Options: --runs=5 --sides=bare,memory,sqlite --cases=q0-200,q1-4096 --scale=1 (multiplies N).
  */
 import mqtt from "mqtt";
 import { rmSync } from "node:fs";
@@ -33,7 +33,7 @@ import type { Device, DeviceOptions } from "../src/device/types.ts";
 import type { Store } from "../src/store/store.ts";
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
-const RUNS = Number(arg("runs", "3"));
+const RUNS = Number(arg("runs", "5"));
 const SCALE = Number(arg("scale", "1"));
 const wantSides = new Set(arg("sides", "bare,memory,sqlite").split(","));
 const wantCases = arg("cases", "");
