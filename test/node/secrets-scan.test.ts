@@ -287,10 +287,18 @@ describe("secrets never appear in any output", () => {
     // The bridge: SigV4 source, a failing webhook with a secret header, a forward with a wrong password.
     const bridge = startCli("node", ["bridge", "--config", bridgeCfg, "--log-level", "debug"], { cwd: dir, env });
     await bridge.waitForLine((l) => /online/.test(l), 15_000);
+    // "online" is logged before the bridge's subscription is in place: publish again until the
+    // failing webhook (HTTP 500) has seen a message.
     const pub = await mqtt.connectAsync(broker.tcpUrl);
-    await pub.publishAsync("devices/thing-1/in", JSON.stringify({ hello: "bridge" }), { qos: 1 });
+    const sawWebhook = bridge.waitForLine((l) => /500/.test(l), 15_000);
+    let seen = false;
+    void sawWebhook.then(() => (seen = true), () => {});
+    for (let i = 0; i < 7 && !seen; i++) {
+      await pub.publishAsync("devices/thing-1/in", JSON.stringify({ hello: "bridge", i }), { qos: 1 });
+      await Promise.race([sawWebhook.catch(() => {}), sleep(2_000)]);
+    }
     await pub.endAsync();
-    await bridge.waitForLine((l) => /500/.test(l), 15_000);
+    await sawWebhook;
     await sleep(1_500);
     const br = await bridge.stop("SIGTERM");
     said(`cli bridge (exit ${br.code})`, br.stdout + "\n" + br.stderr);
