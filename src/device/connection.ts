@@ -11,6 +11,7 @@ import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 
 import type { DeviceAuth, PreparedConnection, TlsMaterial } from "../auth/auth.ts";
 import { isThingwireError, ThingwireError } from "../errors.ts";
 import { createBackoff } from "./backoff.ts";
+import { coalesceWrites } from "./coalesce.ts";
 import { classifyConnectError, connectionLost, safeUrl } from "./connect-errors.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Redactor } from "./redact.ts";
@@ -146,6 +147,7 @@ export function createConnection(
     let client: MqttClient;
     try {
       client = mqtt.connect(p.url, clientOptions(o, p));
+      coalesceWrites(client.stream);
     } catch (e) {
       return Promise.resolve(redactor.error(e, "CONNECT_FAILED", `cannot open ${where}`));
     }
