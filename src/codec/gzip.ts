@@ -73,11 +73,14 @@ export function gunzip(input: Uint8Array, maxBytes: number, what: string, base =
 
   // The fast path trusts the trailer for the buffer size only, and does the work of inflating
   // everything even when the trailer lies; so only for inputs that cannot expand past ~4× the cap.
+  // fflate drops what does not fit the buffer it is given, so the buffer has one byte to spare:
+  // output longer than the trailer claims (bytes appended after the stream, a forged trailer for
+  // a prefix) comes back longer than `claimed` and goes to the careful path instead of being cut.
   const claimed = u32le(input, n - 4);
   if (claimed <= maxBytes && maxBytes < 0x100000000 && n * MAX_RATIO <= 4 * Math.max(maxBytes, MIN_SLICE * MAX_RATIO)) {
     let out: Uint8Array | undefined;
     try {
-      out = gunzipSync(input, { out: new Uint8Array(claimed) });
+      out = gunzipSync(input, { out: new Uint8Array(claimed + 1) });
     } catch (e) {
       // fflate's codes: 0 unexpected end, 1-3 corrupt deflate data. Others take the streaming path.
       const code = (e as { code?: unknown } | null)?.code;

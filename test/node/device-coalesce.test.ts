@@ -56,7 +56,7 @@ test("each QoS 1 PUBLISH with its tw-id property reaches the server in a single 
   try {
     for (let i = 0; i < 5; i++) await device.publish("t/coalesce", new TextEncoder().encode(`message ${i}`), { qos: 1 });
     await device.flush();
-    await waitFor(() => server.seen.publishes.length === 5, "5 PUBLISH packets");
+    await waitFor(() => server.seen.publishes.length === 5, { message: "5 PUBLISH packets" });
     // inFlight 1: the next PUBLISH waits for the previous PUBACK, so every frame holds exactly one packet.
     assert.equal(server.seen.frames, 5, `5 PUBLISH packets arrived in ${server.seen.frames} frames`);
     for (const [i, p] of server.seen.publishes.entries()) {

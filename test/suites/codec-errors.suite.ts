@@ -7,6 +7,7 @@ import { decodeCan, encodeCan } from "../../src/codec/can.ts";
 import type { CanMessage } from "../../src/codec/can.ts";
 import { decodeCompressed, encodeCompressed } from "../../src/codec/compressed.ts";
 import { decodePayload } from "../../src/codec/detect.ts";
+import { crc32 } from "../../src/codec/crc32.ts";
 import { gzip } from "../../src/codec/gzip.ts";
 import { decodeTelemetry, encodeTelemetry } from "../../src/codec/telemetry.ts";
 import type { Telemetry } from "../../src/codec/telemetry.ts";
@@ -103,12 +104,30 @@ export function codecErrorsSuite(h: Harness): void {
       const trailing = new Uint8Array(good.length + 2);
       trailing.set(good);
       fails(() => decodeCan(trailing), "CODEC_GZIP");
+      // 8 zero bytes appended look like a trailer for empty output (CRC-32 of nothing is 0)
+      const zeroTrailer = new Uint8Array(good.length + 8);
+      zeroTrailer.set(good);
+      fails(() => decodeCan(zeroTrailer), "CODEC_GZIP");
       // decompressed content errors count bytes of the decompressed message
       const inner = gzip(bytes(0, 0, 0, 9));
       const wrapped = new Uint8Array(inner.length + 1);
       wrapped[0] = 0xfc;
       wrapped.set(inner, 1);
       assert.throws(() => decodeCan(wrapped), (e: unknown) => e instanceof ThingwireError && e.code === "CODEC_TRUNCATED" && /decompressed/.test(e.message));
+    });
+    h.test("a forged trailer that describes only a prefix of the output is refused, not obeyed", () => {
+      const text = enc(JSON.stringify({ b64: "x".repeat(200) }));
+      const g = gzip(text);
+      const prefix = text.subarray(0, 10);
+      const forged = new Uint8Array(g.length + 8);
+      forged.set(g);
+      const view = new DataView(forged.buffer);
+      view.setUint32(g.length, crc32(prefix), true);
+      view.setUint32(g.length + 4, prefix.length, true);
+      const wrapped = new Uint8Array(forged.length + 1);
+      wrapped[0] = 0xfc;
+      wrapped.set(forged, 1);
+      fails(() => decodeCan(wrapped), "CODEC_GZIP");
     });
     h.test("a gzip bomb stops at the cap with CODEC_TOO_LARGE (default 16 MiB, configurable)", () => {
       const zeros = new Uint8Array(17 * 1024 * 1024);
