@@ -13,6 +13,7 @@
 export * from "./errors.ts";
 export * from "./codec/telemetry.ts";
 export * from "./codec/compressed.ts";
+export * from "./codec/compressed-async.ts";
 export * from "./codec/can.ts";
 export * from "./codec/dbc.ts";
 export * from "./codec/detect.ts";

@@ -13,6 +13,7 @@ import { ThingwireError } from "../errors.ts";
 import { decodeCan } from "./can.ts";
 import type { CanMessage } from "./can.ts";
 import type { DecompressOptions } from "./compressed.ts";
+import { telemetryFromEnvelopeAsync } from "./compressed-envelope-async.ts";
 import { telemetryFromEnvelope } from "./envelope.ts";
 import { checkMaxBytes } from "./gzip.ts";
 import { jsonText, parseJson } from "./json-text.ts";
@@ -88,6 +89,30 @@ export function decodePayload(input: Uint8Array | string, options: DecompressOpt
       : "the payload is not JSON (no '{'), not compressed CAN (no 0xFC first byte), and not binary CAN (its token length does not fit)",
     { offset: 0 },
   );
+}
+
+/**
+ * {@link decodePayload}, with the compressed JSON envelope inflated by the runtime's
+ * `DecompressionStream` as {@link decodeCompressedAsync} does. Same detection, result, cap and
+ * errors; compressed CAN is decoded as `decodePayload` does it.
+ *
+ * @example
+ * ```ts
+ * const { format, message } = await decodePayloadAsync(payload, { maxBytes: 1 << 20 });
+ * if (format === "json+gzip") console.log(message.device_id);
+ * ```
+ */
+export async function decodePayloadAsync(input: Uint8Array | string, options: DecompressOptions = {}): Promise<DecodedPayload> {
+  const maxBytes = checkMaxBytes(options.maxBytes);
+  if ((typeof input === "string" || (input instanceof Uint8Array && input[0] !== 0xfc)) && looksLikeJson(input)) {
+    const value = parseJson(jsonText(input, "JSON payload"), input, "JSON payload");
+    if (typeof value === "object" && value !== null && "b64" in value) {
+      return { format: "json+gzip", message: await telemetryFromEnvelopeAsync(value, maxBytes) };
+    }
+    checkTelemetry(value);
+    return { format: "json", message: value };
+  }
+  return decodePayload(input, options);
 }
 
 function looksLikeJson(input: Uint8Array | string): boolean {

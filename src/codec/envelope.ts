@@ -1,6 +1,6 @@
 /**
  * Decoding a parsed compressed envelope `{"b64": ...}` (internal: shared by decodeCompressed and
- * decodePayload, which parse the JSON first).
+ * decodePayload, which parse the JSON first, and in pieces by their async variants).
  */
 import { ThingwireError } from "../errors.ts";
 import { decodeBase64 } from "./base64.ts";
@@ -11,6 +11,18 @@ import { checkTelemetry } from "./telemetry-schema.ts";
 
 /** Decodes a parsed envelope value: b64 the only key, base64, capped gunzip, then the telemetry schema. */
 export function telemetryFromEnvelope(envelope: unknown, maxBytes: number): Telemetry {
+  const gz = gzipFromEnvelope(envelope);
+  let json: Uint8Array;
+  try {
+    json = gunzip(gz, maxBytes, "b64 (gzip data)");
+  } catch (e) {
+    throw rewrap(e, "");
+  }
+  return telemetryFromJson(json);
+}
+
+/** The gzip bytes of a parsed envelope value: checks b64 is the only key, decodes the base64. */
+export function gzipFromEnvelope(envelope: unknown): Uint8Array {
   if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) {
     throw new ThingwireError("CODEC_SCHEMA", '(root): expected the compressed envelope {"b64": "..."}', { path: "" });
   }
@@ -23,24 +35,22 @@ export function telemetryFromEnvelope(envelope: unknown, maxBytes: number): Tele
   if (typeof b64 !== "string") {
     throw new ThingwireError("CODEC_SCHEMA", "b64: expected a base64 string", { path: "b64" });
   }
-  let gz: Uint8Array;
   try {
-    gz = decodeBase64(b64);
+    return decodeBase64(b64);
   } catch (e) {
     throw rewrap(e, "b64: ");
   }
-  let json: Uint8Array;
-  try {
-    json = gunzip(gz, maxBytes, "b64 (gzip data)");
-  } catch (e) {
-    throw rewrap(e, "");
-  }
+}
+
+/** The telemetry in decompressed envelope bytes: JSON, then the schema. */
+export function telemetryFromJson(json: Uint8Array): Telemetry {
   const value = parseJson(jsonText(json, "decompressed telemetry"), json, "decompressed telemetry");
   checkTelemetry(value);
   return value;
 }
 
-function rewrap(e: unknown, prefix: string): unknown {
+/** A gzip or base64 error re-thrown with `path: "b64"` and `prefix` before its message. */
+export function rewrap(e: unknown, prefix: string): unknown {
   if (!(e instanceof ThingwireError)) return e;
   const details: { path: string; offset?: number } = { path: "b64" };
   if (e.offset !== undefined) details.offset = e.offset;
