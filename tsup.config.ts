@@ -1,10 +1,15 @@
 import { defineConfig } from "tsup";
+import { mqttFromSource } from "./scripts/browser-mqtt.ts";
 
 /**
  * Three builds:
  * 1. npm: dist/index.js, sqlite.js, indexeddb.js (+ .d.ts), dependencies external;
- * 2. browser: dist/browser/thingwire.js (+ .min.js), one self-contained ESM file with mqtt's
- *    browser build, idb and fflate inside, loadable with <script type="module"> and no bundler;
+ * 2. browser: dist/browser/thingwire.js (+ .min.js), a self-contained ESM entry with mqtt.js,
+ *    idb and fflate inside, loadable with <script type="module"> and no bundler, plus
+ *    the chunks it imports on demand (jose, for deviceJwt), named after their entry
+ *    (thingwire-jose-<hash>.js, thingwire.min-jose-<hash>.js) so the two builds never share or
+ *    overwrite one; serve each entry with its chunks beside it. mqtt.js is bundled from its own
+ *    sources with small shims (scripts/browser-mqtt.ts), not from its prebuilt dist/mqtt.esm.js;
  * 3. cli: dist/cli.js for the `thingwire` bin (Node).
  */
 export default defineConfig([
@@ -27,6 +32,11 @@ export default defineConfig([
     outDir: "dist/browser",
     noExternal: [/.*/],
     treeshake: true,
+    splitting: true,
+    esbuildPlugins: [mqttFromSource()],
+    esbuildOptions(options) {
+      options.chunkNames = "thingwire-[name]-[hash]";
+    },
     sourcemap: true,
   },
   {
@@ -37,6 +47,11 @@ export default defineConfig([
     outDir: "dist/browser",
     noExternal: [/.*/],
     treeshake: true,
+    splitting: true,
+    esbuildPlugins: [mqttFromSource()],
+    esbuildOptions(options) {
+      options.chunkNames = "thingwire.min-[name]-[hash]";
+    },
     minify: true,
   },
   {

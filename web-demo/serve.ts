@@ -111,6 +111,8 @@ export async function startKioskServer(options: KioskServerOptions = {}): Promis
     let file: string | undefined;
     if (path === "/lib/thingwire.js") file = bundlePath;
     else if (path === "/lib/thingwire.js.map") file = await fileAt(bundlePath + ".map");
+    // the chunks the entry imports on demand (jose for deviceJwt), beside it as the build wrote them
+    else if (/^\/lib\/thingwire(?:\.min)?-[\w-]+\.js(?:\.map)?$/.test(path)) file = await fileAt(join(bundleDir, path.slice(5)));
     else if (path.endsWith(".ts") || path === "/serve.ts" || path.startsWith("/dist/")) file = undefined;
     else file = (await fileAt(inside(publicDir, path))) ?? (await fileAt(inside(root, path)));
     if (!file) {

@@ -4,7 +4,7 @@
  * The page imports the SDK as `../lib/thingwire.js`; this plugin maps that to dist/browser's build, so the
  * browser runs the same file with and without Vite.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "vite";
 import { defineConfig } from "vite";
@@ -30,6 +30,10 @@ function thingwireBundle(): Plugin {
     },
     generateBundle() {
       this.emitFile({ type: "asset", fileName: "lib/thingwire.js", source: readFileSync(file("thingwire.min.js")) });
+      // and the chunks it imports on demand (jose, for deviceJwt), under the names it imports them by
+      for (const name of readdirSync(bundleDir).filter((n) => /^thingwire\.min-[\w-]+\.js$/.test(n))) {
+        this.emitFile({ type: "asset", fileName: `lib/${name}`, source: readFileSync(file(name)) });
+      }
     },
   };
 }

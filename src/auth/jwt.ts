@@ -1,8 +1,10 @@
 /**
  * Short-lived device JWTs (jose, WebCrypto): a password for JWT-as-password MQTT brokers and the
  * bearer token of HTTP collect.
+ *
+ * jose is imported dynamically (./jose.ts), on the first mint: a page that never signs a JWT never
+ * loads it (in the browser bundle it is a chunk next to the entry, dist/browser/thingwire[.min]-jose-*.js).
  */
-import { SignJWT, importPKCS8 } from "jose";
 import { ThingwireError } from "../errors.ts";
 import { subtle } from "./hmac.ts";
 import { privateKeyPem } from "./pem.ts";
@@ -38,6 +40,21 @@ const invalid = (message: string, path: string): ThingwireError => new Thingwire
 
 function isCryptoKey(k: unknown): k is CryptoKey {
   return typeof k === "object" && k !== null && typeof (k as CryptoKey).type === "string" && typeof (k as CryptoKey).algorithm === "object";
+}
+
+type Jose = typeof import("./jose.ts");
+/** jose, loaded once, on the first mint; a failed load is retried on the next mint. */
+let jose: Promise<Jose> | undefined;
+function loadJose(): Promise<Jose> {
+  jose ??= import("./jose.ts").catch((e: unknown) => {
+    jose = undefined;
+    throw new ThingwireError(
+      "AUTH_UNSUPPORTED",
+      "the JWT signer (jose) could not be loaded; with the browser bundle, serve the chunk files of dist/browser/ (thingwire[.min]-jose-*.js) next to thingwire[.min].js",
+      { cause: e },
+    );
+  });
+  return jose;
 }
 
 const keyType = (alg: "RS256" | "ES256"): string => (alg === "ES256" ? "EC P-256" : "RSA");
@@ -80,7 +97,7 @@ export function deviceJwt(options: DeviceJwtOptions): () => Promise<string> {
   const now = options.now ?? (() => new Date());
   if (typeof now !== "function") throw invalid("now must be a function returning a Date", "now");
 
-  let getKey: () => Promise<CryptoKey>;
+  let getKey: (j: Jose) => Promise<CryptoKey>;
   const pk = options.privateKey;
   if (isCryptoKey(pk)) {
     if (pk.type !== "private") throw invalid(`privateKey must be a private key, not a ${pk.type} one`, "privateKey");
@@ -92,7 +109,7 @@ export function deviceJwt(options: DeviceJwtOptions): () => Promise<string> {
     }
     // Imported lazily, once, so constructing the provider stays synchronous.
     let imported: Promise<CryptoKey> | undefined;
-    getKey = () =>
+    getKey = ({ importPKCS8 }) =>
       (imported ??= importPKCS8(text, alg).catch((e: unknown) => {
         throw new ThingwireError("AUTH_INVALID_OPTIONS", `privateKey could not be imported as a ${alg} key; check the key type matches alg (${keyType(alg)})`, {
           path: "privateKey",
@@ -103,12 +120,13 @@ export function deviceJwt(options: DeviceJwtOptions): () => Promise<string> {
 
   return async () => {
     subtle(); // AUTH_UNSUPPORTED where WebCrypto is missing, rather than a misleading key error
-    const key = await getKey();
+    const j = await loadJose();
+    const key = await getKey(j);
     const date = now();
     const ms = date instanceof Date ? date.getTime() : NaN;
     if (!Number.isFinite(ms)) throw invalid("now() must return a valid Date", "now");
     const iat = Math.floor(ms / 1000);
-    const jwt = new SignJWT({ ...claims })
+    const jwt = new j.SignJWT({ ...claims })
       .setProtectedHeader({ alg, typ: "JWT", kid: thingId })
       .setIssuer(issuer ?? thingId)
       .setSubject(thingId)
