@@ -7,9 +7,10 @@
  * prebuilt file has them. Buffer, events, process and readable-stream are the npm packages mqtt.js's
  * own dependency tree brings (hoisted in node_modules). Measured in bench/notes/weight.md.
  *
- * Used by tsup.config.ts (the two browser builds), test/node/size-budget.test.ts and
- * bench/weight.bench.ts, so the three describe the same bundle.
+ * Used by tsup.config.ts (the two browser builds), test/node/size-budget.test.ts,
+ * bench/weight.bench.ts and vitest.config.ts (the Chromium suites), so all describe the same bundle.
  */
+import * as esbuild from "esbuild";
 import type { Plugin } from "esbuild";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -60,11 +61,34 @@ export function shimsPlugin(): Plugin {
 }
 
 /**
- * The esbuild plugin for a browser build: `import mqtt from "mqtt"` gets mqtt.js built from its
- * sources (with the shims above) into one ESM module, as mqtt.js's own dist/mqtt.esm.js is: its
- * CommonJS wrappers stay inside it, so the outer build with code splitting makes no shared runtime
- * chunk the entry would have to load. Only the default export (the `mqtt` object) is provided,
- * which is all thingwire imports.
+ * mqtt.js built from its sources with the shims above, as one minified ESM module whose default
+ * export is the `mqtt` object (as mqtt.js's own dist/mqtt.esm.js is: its CommonJS wrappers stay
+ * inside it). Only the default export is provided, which is all thingwire imports.
+ */
+export async function mqttBrowserSource(): Promise<string> {
+  const r = await esbuild.build({
+    stdin: { contents: `import mqtt from ${JSON.stringify(mqttBuild)};\nexport default mqtt;\n`, resolveDir: shims, loader: "js" },
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    // "module" before "main" for require() too: worker-timers' ES2019 build instead of its ES5 UMD
+    // bundle with @babel/runtime inside (-13 KB minified)
+    mainFields: ["browser", "module", "main"],
+    target: "es2022",
+    write: false,
+    logLevel: "silent",
+    // minified, as mqtt.js's own dist/mqtt.esm.js is (a readable build would carry every
+    // CommonJS module's path as a name into the minified outer build)
+    minify: true,
+    plugins: [shimsPlugin()],
+  });
+  return r.outputFiles[0]!.text;
+}
+
+/**
+ * The esbuild plugin for a browser build: `import mqtt from "mqtt"` gets {@link mqttBrowserSource}.
+ * Being one module, the outer build with code splitting makes no shared runtime chunk the entry
+ * would have to load.
  */
 export function mqttFromSource(): Plugin {
   let built: Promise<string> | undefined;
@@ -73,26 +97,24 @@ export function mqttFromSource(): Plugin {
     setup(build) {
       build.onResolve({ filter: /^mqtt$/ }, () => ({ path: "mqtt", namespace: "thingwire-mqtt" }));
       build.onLoad({ filter: /.*/, namespace: "thingwire-mqtt" }, async () => {
-        built ??= build.esbuild
-          .build({
-            stdin: { contents: `import mqtt from ${JSON.stringify(mqttBuild)};\nexport default mqtt;\n`, resolveDir: shims, loader: "js" },
-            bundle: true,
-            format: "esm",
-            platform: "browser",
-            // "module" before "main" for require() too: worker-timers' ES2019 build instead of its ES5 UMD
-            // bundle with @babel/runtime inside (-13 KB minified)
-            mainFields: ["browser", "module", "main"],
-            target: "es2022",
-            write: false,
-            logLevel: "silent",
-            // minified, as mqtt.js's own dist/mqtt.esm.js is (a readable build would carry every
-            // CommonJS module's path as a name into the minified outer build)
-            minify: true,
-            plugins: [shimsPlugin()],
-          })
-          .then((r) => r.outputFiles[0]!.text);
+        built ??= mqttBrowserSource();
         return { contents: await built, loader: "js", resolveDir: shims };
       });
     },
+  };
+}
+
+/**
+ * The same for Vite (vitest.config.ts's browser project), so the Chromium suites run on the mqtt.js
+ * that dist/browser ships rather than on mqtt.js's prebuilt file.
+ */
+export function mqttFromSourceForVite(): { name: string; enforce: "pre"; resolveId(id: string): string | null; load(id: string): Promise<string> | null } {
+  const id = "\0thingwire-mqtt-from-source";
+  let built: Promise<string> | undefined;
+  return {
+    name: "thingwire-mqtt-from-source",
+    enforce: "pre",
+    resolveId: (source) => (source === "mqtt" ? id : null),
+    load: (which) => (which === id ? (built ??= mqttBrowserSource()) : null),
   };
 }
