@@ -8,6 +8,7 @@
  * ```
  */
 import process from "node:process";
+import { concatBytes } from "../codec/concat.ts";
 import type { CliIO } from "./command.ts";
 import { EXIT } from "./command.ts";
 import { type CommandEntry, commands } from "./commands.ts";
@@ -55,14 +56,7 @@ export function processIO(): CliIO {
     async readStdin() {
       const chunks: Uint8Array[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Uint8Array);
-      const total = chunks.reduce((n, c) => n + c.byteLength, 0);
-      const out = new Uint8Array(total);
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.byteLength;
-      }
-      return out;
+      return concatBytes(chunks);
     },
     stdout: (chunk) => void process.stdout.write(chunk),
     stderr: (chunk) => void process.stderr.write(chunk),

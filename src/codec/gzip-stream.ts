@@ -19,6 +19,7 @@
  */
 import { ThingwireError } from "../errors.ts";
 import type { GzipLevel } from "./compressed.ts";
+import { concatBytes } from "./concat.ts";
 import { gunzip, gzip } from "./gzip.ts";
 
 const MAX_SLICE = 64 * 1024;
@@ -112,12 +113,5 @@ async function pump(input: Uint8Array, stream: CompressionStream | Decompression
     throw e;
   }
   await writing;
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -9,6 +9,7 @@
 import { Gunzip, gunzipSync, gzipSync } from "fflate";
 import { ThingwireError } from "../errors.ts";
 import type { GzipLevel } from "./compressed.ts";
+import { concatBytes } from "./concat.ts";
 import { crc32 } from "./crc32.ts";
 
 /** Default cap on decompressed size: 16 MiB. */
@@ -142,12 +143,5 @@ function gunzipStreaming(input: Uint8Array, maxBytes: number, fail: Fail): Uint8
     throw fail("CODEC_GZIP", pos, `corrupt gzip data at or after this byte${detail}`, e);
   }
   checkTrailer(n - 8);
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

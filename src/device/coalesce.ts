@@ -10,6 +10,8 @@
  * Streams that already gather writes — TCP and TLS sockets, mqtt.js's browser stream — are left alone.
  */
 
+import { concatBytes } from "../codec/concat.ts";
+
 /** The part of a Node-style Writable that this touches. */
 interface WritableLike {
   _write?: (chunk: Uint8Array, encoding: string, cb: (e?: Error | null) => void) => void;
@@ -20,16 +22,7 @@ const encoder = new TextEncoder();
 
 /** Joins chunks into one buffer (strings as UTF-8, which is how the stream would have sent them). */
 export function joinChunks(chunks: readonly { chunk: Uint8Array | string }[]): Uint8Array {
-  const parts = chunks.map((c) => (typeof c.chunk === "string" ? encoder.encode(c.chunk) : c.chunk));
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(chunks.map((c) => (typeof c.chunk === "string" ? encoder.encode(c.chunk) : c.chunk)));
 }
 
 /**
