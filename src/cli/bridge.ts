@@ -109,7 +109,7 @@ const command: Command = {
       const d = dispatcher;
       for (const topic of bridge.source.topics) {
         await device.subscribe(topic, (m) => {
-          log({ level: "info", msg: "message", topic: m.topic, seq: m.seq, bytes: m.payload.byteLength, qos: m.qos });
+          log({ level: "debug", msg: "message", topic: m.topic, seq: m.seq, bytes: m.payload.byteLength, qos: m.qos });
           d.wake();
         }, { qos: bridge.source.qos });
       }

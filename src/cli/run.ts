@@ -148,7 +148,7 @@ const command: Command = {
       if (cfg.topics.ingress !== undefined) {
         const d = dispatcher;
         await device.subscribe(cfg.topics.ingress, (m) => {
-          log({ level: "info", msg: "message", topic: m.topic, seq: m.seq, bytes: m.payload.byteLength, qos: m.qos });
+          log({ level: "debug", msg: "message", topic: m.topic, seq: m.seq, bytes: m.payload.byteLength, qos: m.qos });
           d.wake();
         });
       } else {

@@ -119,7 +119,7 @@ bridge:
     // The webhook comes back; a new bridge process delivers what it missed, and only that.
     webhookUp = true;
     const before = hooked.length;
-    const second = startCli(runtime, ["bridge", "--config", cfg], { cwd: dir, denoFlags, env });
+    const second = startCli(runtime, ["bridge", "--config", cfg, "--log-level", "debug"], { cwd: dir, denoFlags, env });
     try {
       await waitFor(() => hooked.length - before >= 5, { timeoutMs: 15_000, message: "the webhook to receive the 5 messages" });
       await waitFor(() => second.jsonLines().filter((j) => j.msg === "message handled").length >= 5);
@@ -153,7 +153,7 @@ bridge:
       if (subs.some((x) => x.topic === `cmd/mod-${runtime}`)) subscribed = true;
     };
     source.aedes.on("subscribe", onSubscribe);
-    const svc = startCli(runtime, ["run", "--config", cfg], { cwd: dir, denoFlags });
+    const svc = startCli(runtime, ["run", "--config", cfg, "--log-level", "debug"], { cwd: dir, denoFlags });
     try {
       await waitFor(() => subscribed, { message: "run to subscribe" });
       source.aedes.off("subscribe", onSubscribe);

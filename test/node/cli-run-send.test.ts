@@ -89,7 +89,7 @@ describe.each(["node", "deno"] as Runtime[])("run and send (%s)", (runtime) => {
     const id = `run-${runtime}`;
     const { cfg, dir } = thingDir(runtime, "run", id);
     const denoFlags = await flagsFor(cfg);
-    const svc = startCli(runtime, ["run", "--config", cfg], { cwd: dir, denoFlags });
+    const svc = startCli(runtime, ["run", "--config", cfg, "--log-level", "debug"], { cwd: dir, denoFlags });
     const pub = await client();
     try {
       await svc.waitForLine((l) => l.includes('"state":"online"'));

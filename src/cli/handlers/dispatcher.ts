@@ -155,7 +155,7 @@ export class Dispatcher {
         await this.#o.store.kv.delete(KV_PREFIX + seq);
         this.#done.delete(seq);
         this.acked++;
-        this.#o.log({ level: "info", msg: "message handled", seq, handlers: this.#handlers.map((h) => h.name) });
+        this.#o.log({ level: "debug", msg: "message handled", seq, handlers: this.#handlers.map((h) => h.name) });
         this.#o.onAcked?.(seq);
       } else {
         await this.#o.store.kv.set(KV_PREFIX + seq, JSON.stringify([...s]));
