@@ -5,6 +5,17 @@
  * After every reconnect it starts again from the oldest stored message: at-least-once, in order,
  * duplicates at most the window. A permanent PUBACK refusal moves the message to the dead letters;
  * a transient one pauses and retries.
+ *
+ * Cheap on a durable store: acknowledged records are deleted in batches, ONE `store.outbox.delete`
+ * (one commit) for the PUBACKs of up to DELETE_DELAY_MS while sending goes on, or of one turn of
+ * the event loop once nothing is left to send, and at once when the records in flight plus those
+ * awaiting their delete reach `outbox.inFlight` — so a crash still makes the next start resend at
+ * most `outbox.inFlight` messages (the bound the kill tests check). A record leaves the store only
+ * after its own PUBACK; a reconnect never resends an acknowledged one (it stays "settling"). And
+ * the records the outbox has just appended are handed over (`offer`) instead of being read back,
+ * when they are exactly the next ones to send (their seqs follow the drain's cursor with no gap)
+ * and fit the hand-off bound; otherwise — after a restart, a reconnect, a backlog, another handle
+ * appending — the drain reads the store (`peek`) as before.
  */
 import type { IClientPublishOptions } from "mqtt";
 import { ReasonCodes } from "./reason-codes.ts";
@@ -16,6 +27,13 @@ import type { DeviceEvents, LogEntry } from "./types.ts";
 import { MESSAGE_ID_PROPERTY, PERMANENT_PUBACK_REASONS, publishPacketSize } from "./wire.ts";
 
 const PEEK = 256;
+/** Bounds of what the drain holds ahead of sending: records handed over by `offer`, and their bytes. */
+const HANDOFF_MAX_RECORDS = 1_024;
+const HANDOFF_MAX_BYTES = 4 << 20;
+/** Acknowledged records deleted in one transaction at most (more start a delete at once). */
+const MAX_DELETE_BATCH = 1_024;
+/** While sending goes on, how long acknowledged records wait to be deleted together. */
+const DELETE_DELAY_MS = 20;
 const MAX_RETRY_PAUSE_MS = 30_000;
 
 export interface DrainContext {
@@ -35,10 +53,18 @@ export interface Drain {
   detach(): void;
   /** Something was appended: look again. */
   wake(): void;
+  /**
+   * Records this handle just appended (one append, in seq order): queued for sending without a
+   * store read when they directly follow what the drain has read so far; returns how many were
+   * taken (a prefix; the rest are read from the store later).
+   */
+  offer(recs: readonly OutboxRecord[]): number;
   /** Records deleted by someone else (dropped, expired): do not send or count them. */
   forget(seqs: readonly number[]): void;
   /** Acknowledged, delete pending. */
   isSettling(seq: number): boolean;
+  /** True when a record with seq ≤ `seq` is in flight, buffered or settling (so still stored). */
+  holdsUpTo(seq: number): boolean;
   readonly settlingCount: number;
   readonly inFlight: number;
   close(): void;
@@ -56,6 +82,11 @@ export function createDrain(ctx: DrainContext): Drain {
   let window = o.outbox.inFlight;
   let cursor = 0;
   let buffer: OutboxRecord[] = [];
+  /** Payload bytes of the records `offer` put into `buffer` and not yet sent (the hand-off bound). */
+  let handedBytes = 0;
+  let handed = new Set<OutboxRecord>();
+  let deleteSoon: ReturnType<typeof setTimeout> | undefined;
+  let deleteDue = 0;
   const inflight = new Map<number, OutboxRecord>();
   const settling = new Set<number>();
   let toDelete: OutboxRecord[] = [];
@@ -122,11 +153,56 @@ export function createDrain(ctx: DrainContext): Drain {
     }
   }
 
+  /**
+   * Acknowledged records are deleted in batches: once nothing is left to send, on the next turn
+   * of the event loop; while sending goes on, DELETE_DELAY_MS after the first acknowledgement of
+   * the batch (so one commit covers several turns of a window narrowed by the broker's Receive
+   * Maximum); at once when in flight + awaiting delete reach `outbox.inFlight`. That keeps what a
+   * crash makes the next start send again (every stored record it had sent) ≤ `outbox.inFlight`.
+   */
+  function queueDelete(rec: OutboxRecord): void {
+    settling.add(rec.seq);
+    toDelete.push(rec);
+    const delay = atDeleteBound() ? -1 : inflight.size === 0 && buffer.length === 0 ? 0 : DELETE_DELAY_MS;
+    const due = Date.now() + delay;
+    if (deleteSoon !== undefined && deleteDue <= due) return;
+    clearTimeout(deleteSoon);
+    deleteSoon = undefined;
+    if (delay < 0) return void flushDeletes();
+    deleteDue = due;
+    deleteSoon = setTimeout(() => {
+      deleteSoon = undefined;
+      void flushDeletes();
+    }, delay);
+  }
+
+  const atDeleteBound = () => toDelete.length > 0 && (inflight.size + toDelete.length >= o.outbox.inFlight || toDelete.length >= MAX_DELETE_BATCH);
+  /** Deletes the acknowledged ones now (before sending more) when they and the in-flight ones reach the bound. */
+  function deleteIfAtBound(): void {
+    if (!atDeleteBound()) return;
+    clearTimeout(deleteSoon);
+    deleteSoon = undefined;
+    void flushDeletes();
+  }
+
+  /** Takes the next buffered record, keeping the hand-off bound's count. */
+  function nextBuffered(): OutboxRecord {
+    const rec = buffer.shift()!;
+    if (handed.delete(rec)) handedBytes -= rec.payload.byteLength;
+    return rec;
+  }
+  function clearBuffer(): void {
+    buffer = [];
+    handed = new Set();
+    handedBytes = 0;
+  }
+
   async function deadLetter(rec: OutboxRecord, reason: string): Promise<void> {
     settling.add(rec.seq);
     try {
       const failedAt = Date.now();
       await store.deadLetters.move(rec.seq, reason, failedAt);
+      settling.delete(rec.seq); // before `removed`: flush waiters look at what the drain still holds
       ctx.removed([rec]);
       log("warn", `message moved to the dead letters: ${reason}`, { topic: rec.topic, seq: rec.seq });
       emit("deadletter", { ...rec, reason, failedAt });
@@ -139,6 +215,7 @@ export function createDrain(ctx: DrainContext): Drain {
 
   function send(s: Session, rec: OutboxRecord, g: number): void {
     inflight.set(rec.seq, rec);
+    deleteIfAtBound();
     const opts: IClientPublishOptions = { qos: rec.qos === 0 ? 0 : 1, retain: rec.retain };
     if (v5) opts.properties = { userProperties: { [MESSAGE_ID_PROPERTY]: rec.messageId } };
     // mqtt.js writes Uint8Array payloads as they are (its types say Buffer).
@@ -154,9 +231,7 @@ export function createDrain(ctx: DrainContext): Drain {
       const code = (err as { code?: unknown } | undefined)?.code;
       if (err === undefined || err === null) {
         if (retryFrom === undefined) retryPause = 1_000; // not while a refused message waits for its retry
-        settling.add(rec.seq);
-        toDelete.push(rec);
-        void flushDeletes();
+        queueDelete(rec);
       } else if (typeof code === "number" && code >= 0x80) {
         const reason = `PUBACK reason code ${code}: ${ReasonCodes[code] ?? "refused"}`;
         if (PERMANENT_PUBACK_REASONS.has(code)) void deadLetter(rec, reason);
@@ -189,7 +264,7 @@ export function createDrain(ctx: DrainContext): Drain {
           continue;
         }
         cursor = retryFrom - 1;
-        buffer = [];
+        clearBuffer();
         retryFrom = undefined;
       }
       if (inflight.size >= window) {
@@ -209,15 +284,18 @@ export function createDrain(ctx: DrainContext): Drain {
         }
         if (g !== gen) return;
         if (recs.length === 0) {
-          await waitWake();
+          if (buffer.length === 0) await waitWake();
           continue;
         }
-        cursor = recs[recs.length - 1]!.seq;
+        // `offer` may have moved the cursor while this read was under way: what it handed over
+        // (the seqs right after the old cursor) is already buffered, so only newer records join.
+        const fresh = recs.filter((r) => r.seq > cursor && !settling.has(r.seq) && !inflight.has(r.seq));
+        cursor = Math.max(cursor, recs[recs.length - 1]!.seq);
         ctx.noteSeq(cursor);
-        buffer = recs.filter((r) => !settling.has(r.seq) && !inflight.has(r.seq));
+        for (const r of fresh) buffer.push(r);
         continue;
       }
-      const rec = buffer.shift()!;
+      const rec = nextBuffered();
       if (rec.expiresAt !== undefined && rec.expiresAt <= now) {
         await ctx.expire();
         continue;
@@ -243,7 +321,7 @@ export function createDrain(ctx: DrainContext): Drain {
     lockAbort = undefined;
     lock?.release();
     lock = undefined;
-    buffer = [];
+    clearBuffer();
     inflight.clear();
     retryFrom = undefined;
     pausedUntil = 0;
@@ -273,13 +351,44 @@ export function createDrain(ctx: DrainContext): Drain {
     },
     detach: stop,
     wake,
+    offer(recs) {
+      // Only into a running drain (holding the lock, if the store has one), with no refused
+      // message waiting for its retry, and only records that directly follow the cursor:
+      // a gap means someone else appended (or the drain has not read up to here), so read instead.
+      if (session === undefined || retryFrom !== undefined || closed) return 0;
+      if (store.drainLock !== undefined && lock === undefined) return 0;
+      let taken = 0;
+      for (const rec of recs) {
+        if (rec.seq !== cursor + 1) break;
+        if (handed.size >= HANDOFF_MAX_RECORDS || handedBytes + rec.payload.byteLength > HANDOFF_MAX_BYTES) break;
+        buffer.push(rec);
+        handed.add(rec);
+        handedBytes += rec.payload.byteLength;
+        cursor = rec.seq;
+        taken++;
+      }
+      if (taken > 0) {
+        ctx.noteSeq(cursor);
+        wake();
+      }
+      return taken;
+    },
     forget(seqs) {
       const set = new Set(seqs);
       for (const s of set) inflight.delete(s);
-      if (buffer.length) buffer = buffer.filter((r) => !set.has(r.seq));
+      if (buffer.length) {
+        buffer = buffer.filter((r) => !set.has(r.seq));
+        for (const r of handed) if (set.has(r.seq)) handed.delete(r), (handedBytes -= r.payload.byteLength);
+      }
       wake();
     },
     isSettling: (seq) => settling.has(seq),
+    holdsUpTo(seq) {
+      if (buffer.length > 0 && buffer[0]!.seq <= seq) return true;
+      for (const s of inflight.keys()) if (s <= seq) return true;
+      for (const s of settling) if (s <= seq) return true;
+      return false;
+    },
     get settlingCount() {
       return settling.size;
     },
@@ -289,6 +398,10 @@ export function createDrain(ctx: DrainContext): Drain {
     close() {
       closed = true;
       clearTimeout(deleteTimer);
+      // Acknowledged ones waiting for the timer: delete them now, before the store can be closed.
+      clearTimeout(deleteSoon);
+      deleteSoon = undefined;
+      void flushDeletes();
       stop();
     },
   };

@@ -1,7 +1,9 @@
 /**
  * `flush()` waiting: a waiter for "every outbox record up to seq N is gone" (acknowledged,
  * dead-lettered, expired or dropped). Checked after each removal this handle makes, and polled
- * while anyone waits, since another handle (a tab, a process) may be the one draining.
+ * while anyone waits, since another handle (a tab, a process) may be the one draining. A check
+ * after a removal skips the store read while this handle's drain still holds a record ≤ N (in
+ * flight, buffered, or acknowledged with its delete pending): it is stored, so N is not reached.
  */
 import { ThingwireError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
@@ -25,18 +27,24 @@ export interface FlushWaiters {
   close(error: ThingwireError): void;
 }
 
-export function createFlushWaiters(store: Store, log: (level: LogEntry["level"], msg: string, f?: Record<string, unknown>) => void): FlushWaiters {
+export function createFlushWaiters(
+  store: Store,
+  log: (level: LogEntry["level"], msg: string, f?: Record<string, unknown>) => void,
+  /** True when this handle knows a record with seq ≤ target is still stored. */
+  holds: (target: number) => boolean = () => false,
+): FlushWaiters {
   const waiters = new Set<Waiter>();
   let checking = false;
   let recheck = false;
   let poll: ReturnType<typeof setInterval> | undefined;
 
   const settlePoll = () => {
-    if (waiters.size > 0 && poll === undefined) poll = setInterval(() => void check(), POLL_MS);
+    if (waiters.size > 0 && poll === undefined) poll = setInterval(() => void check(true), POLL_MS);
     if (waiters.size === 0 && poll !== undefined) clearInterval(poll), (poll = undefined);
   };
-  async function check(): Promise<void> {
+  async function check(force = false): Promise<void> {
     if (waiters.size === 0) return;
+    if (!force && [...waiters].every((w) => holds(w.target))) return;
     if (checking) return void (recheck = true);
     checking = true;
     try {

@@ -1,7 +1,8 @@
 /**
  * The durable outbox, write side: `publish()` checks the message, then stores it with group
  * commit (every publish arriving while a write is pending, up to 512, goes into ONE
- * `store.outbox.append`) and resolves once its batch is stored. Limits by count and bytes with a
+ * `store.outbox.append`) and resolves once its batch is stored; the stored records go straight to
+ * the drain when they are the next to send (drain.ts `offer`). Limits by count and bytes with a
  * policy ("reject" → `STORE_FULL`, "drop-oldest" → `dropped` event), expiry, and `flush()`.
  * Sending is drain.ts.
  */
@@ -65,7 +66,7 @@ export function createOutbox(ctx: OutboxContext): Outbox {
   let maxSeq = 0; // highest seq this handle appended or saw
   let brokerMaxPacket: number | undefined;
   const writeWaiters: { n: number; resolve(): void }[] = [];
-  const flushes = createFlushWaiters(store, log);
+  const flushes = createFlushWaiters(store, log, (target) => drain.holdsUpTo(target));
 
   const sync = async () => {
     const s = await store.outbox.stats();
@@ -154,6 +155,9 @@ export function createOutbox(ctx: OutboxContext): Outbox {
     }
     counter.count += c;
     counter.bytes += b;
+    // Hand the fresh records to the drain (no read-back) before anything below can drop them:
+    // a drop calls drain.forget, which takes them out again.
+    drain.offer(recs);
     // A batch larger than the limit itself: its own oldest go too.
     if (limits.whenFull === "drop-oldest" && over(0, 0)) {
       await makeRoom(0, 0).catch((e) => log("error", "dropping the oldest messages failed", { error: e }));

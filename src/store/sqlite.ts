@@ -511,7 +511,10 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
         write("write a key", (st) => st.kvSet.run(key, value));
       },
       async delete(key: string): Promise<void> {
-        write("delete a key", (st) => st.kvDelete.run(String(key)));
+        const k = String(key);
+        // Most deletes (the CLI's handler-progress keys) find nothing: no write transaction for those.
+        if (read("read a key", (st) => st.kvGet.get(k)) === undefined) return;
+        write("delete a key", (st) => st.kvDelete.run(k));
       },
     },
     async close(): Promise<void> {

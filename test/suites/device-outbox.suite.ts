@@ -60,6 +60,57 @@ function outbox(extra: Partial<DeviceOptions> = {}, store: Store = memoryStore()
   return { box, events, store };
 }
 
+/** A client whose PUBACKs the test gives by hand: `ack(n)` acknowledges the n oldest unacknowledged, in one tick. */
+function manualClient() {
+  const sent: Sent[] = [];
+  const waiting: { payload: string; cb: (err?: Error) => void }[] = [];
+  const client = {
+    publish(topic: string, payload: Uint8Array, opts: { qos: number; properties?: unknown }, cb: (err?: Error) => void) {
+      const s: Sent = { topic, payload: text(payload), qos: opts.qos, props: opts.properties };
+      sent.push(s);
+      waiting.push({ payload: s.payload, cb });
+      return client;
+    },
+  };
+  return {
+    sent,
+    /** Acknowledges the `n` oldest unacknowledged (all of them in the same tick); returns their payloads. */
+    ack(n: number): string[] {
+      const done = waiting.splice(0, n);
+      for (const w of done) w.cb();
+      return done.map((w) => w.payload);
+    },
+    get unacked() {
+      return waiting.length;
+    },
+    session(v: 4 | 5 = 5): Session {
+      return { id: 1, client: client as unknown as MqttClient, protocolVersion: v, maximumPacketSize: undefined, receiveMaximum: undefined };
+    },
+  };
+}
+
+/** A memoryStore() that records outbox calls: `peeks` (the seqs each read returned), `deletes` (the seqs of each call). */
+function countingStore(real: Store = memoryStore()) {
+  const peeks: number[][] = [];
+  const deletes: number[][] = [];
+  const store: Store = {
+    ...real,
+    kind: real.kind,
+    outbox: {
+      append: (e) => real.outbox.append(e),
+      peek: async (l, a) => {
+        const recs = await real.outbox.peek(l, a);
+        peeks.push(recs.map((r) => r.seq));
+        return recs;
+      },
+      delete: (seqs) => (deletes.push([...seqs]), real.outbox.delete(seqs)),
+      expire: (n) => real.outbox.expire(n),
+      stats: () => real.outbox.stats(),
+    },
+  };
+  return { store, peeks, deletes };
+}
+
 export function deviceOutboxSuite(h: Harness): void {
   const assert: Assert = h.assert;
   h.describe("device outbox drain", () => {
@@ -191,6 +242,136 @@ export function deviceOutboxSuite(h: Harness): void {
       assert.ok(elapsed >= 450, `30 messages at 50/s took only ${elapsed} ms`);
       assert.equal(c.sent.length, 30);
       box.close();
+    });
+
+    h.test("acknowledgements that arrive together are deleted in one store call, and only after their PUBACK", async () => {
+      const { store, deletes } = countingStore();
+      const { box } = outbox({ outbox: { inFlight: 50 } }, store);
+      const c = manualClient();
+      const receipts = await Promise.all(Array.from({ length: 30 }, (_, i) => box.publish("t", `m${i}`)));
+      box.attach(c.session());
+      await until(() => c.sent.length === 30, "30 in flight");
+      await sleep(50);
+      assert.deepEqual(deletes, [], "nothing deleted before its PUBACK");
+      assert.equal((await store.outbox.stats()).count, 30);
+      c.ack(10); // ten PUBACKs in one tick (as mqtt.js handles the packets of one socket read)
+      await until(() => deletes.length === 1, "the delete of the ten");
+      assert.deepEqual(deletes[0], receipts.slice(0, 10).map((r) => r.seq), "one delete, exactly the acknowledged ten");
+      assert.equal((await store.outbox.stats()).count, 20, "the unacknowledged twenty stay stored");
+      for (let i = 0; i < 20; i++) c.ack(1); // twenty more, one per tick...
+      await box.flush(5_000);
+      assert.ok(deletes.length <= 1 + 20, "never more deletes than acknowledgements");
+      assert.deepEqual(deletes.flat().sort((a, b) => a - b), receipts.map((r) => r.seq), "each record deleted exactly once");
+      assert.equal((await store.outbox.stats()).count, 0);
+      box.close();
+    });
+
+    h.test("batched deletes keep what a crash would resend (sent and still stored) within outbox.inFlight", async () => {
+      const { store, deletes } = countingStore();
+      const { box } = outbox({ outbox: { inFlight: 8 } }, store);
+      const c = manualClient();
+      const n = 60;
+      const receipts = await Promise.all(Array.from({ length: n }, (_, i) => box.publish("t", `m${i}`)));
+      const seqOf = new Map(receipts.map((r, i) => [`m${i}`, r.seq]));
+      box.attach({ ...c.session(), receiveMaximum: 3 }); // the broker narrows the window to 3
+      let worst = 0;
+      let acks = 0;
+      while (acks < n) {
+        await until(() => c.unacked > 0, "something in flight");
+        acks += c.ack(1).length; // one PUBACK per tick
+        await sleep(0);
+        const stored = new Set((await store.outbox.peek(1_000, 0)).map((r) => r.seq));
+        worst = Math.max(worst, c.sent.filter((x) => stored.has(seqOf.get(x.payload)!)).length);
+      }
+      await box.flush(5_000);
+      assert.ok(worst <= 8, `${worst} sent messages were still stored at once (a crash would resend them); the bound is outbox.inFlight = 8`);
+      assert.ok(deletes.length < n / 2, `${deletes.length} deletes for ${n} acknowledgements: batched`);
+      assert.equal((await store.outbox.stats()).count, 0);
+      box.close();
+    });
+
+    h.test("acknowledged records waiting for their batched delete are deleted when the outbox closes", async () => {
+      const { store, deletes } = countingStore();
+      const { box } = outbox({}, store);
+      const c = manualClient();
+      await Promise.all(Array.from({ length: 5 }, (_, i) => box.publish("t", `m${i}`)));
+      box.attach(c.session());
+      await until(() => c.sent.length === 5, "5 in flight");
+      c.ack(3);
+      box.close(); // before the batched delete ran
+      await sleep(0);
+      assert.deepEqual(deletes.flat().length, 3);
+      assert.equal((await store.outbox.stats()).count, 2, "the two unacknowledged stay for the next start");
+    });
+
+    h.test("records just appended go to the drain directly, without reading them back from the store", async () => {
+      const { store, peeks } = countingStore();
+      const { box } = outbox({}, store);
+      const c = scriptedClient(() => 0);
+      box.attach(c.session(5));
+      await until(() => peeks.length >= 1, "the drain's first read (empty store)");
+      for (let i = 0; i < 20; i++) await box.publish("t", `p${i}`);
+      await Promise.all(Array.from({ length: 100 }, (_, i) => box.publish("t", `b${i}`)));
+      await until(() => c.sent.length === 120, "all sent");
+      assert.deepEqual(peeks.flat(), [], "no appended record was read back from the store");
+      assert.deepEqual(c.sent.map((s) => s.payload), [...Array.from({ length: 20 }, (_, i) => `p${i}`), ...Array.from({ length: 100 }, (_, i) => `b${i}`)]);
+      await box.flush(5_000);
+      assert.equal((await store.outbox.stats()).count, 0);
+      box.close();
+    });
+
+    h.test("a record another handle appended in between is read from the store, in seq order, not skipped", async () => {
+      const { store, peeks } = countingStore();
+      const { box } = outbox({}, store);
+      const c = scriptedClient(() => 0);
+      box.attach(c.session(5));
+      await box.publish("t", "mine-1");
+      await until(() => c.sent.length === 1, "the first sent");
+      // Another process appends to the same outbox (its seq lies between ours).
+      await store.outbox.append([{ topic: "t", payload: new TextEncoder().encode("theirs"), qos: 1, retain: false, createdAt: Date.now(), messageId: "other-1" }]);
+      await box.publish("t", "mine-2");
+      await box.flush(5_000);
+      assert.deepEqual(c.sent.map((s) => s.payload), ["mine-1", "theirs", "mine-2"]);
+      assert.ok(peeks.flat().length >= 1, "the gap made the drain read the store");
+      box.close();
+    });
+
+    h.test("more than the hand-off holds: the rest is read from the store; all sent once, in order", async () => {
+      const { store, peeks } = countingStore();
+      const { box } = outbox({ outbox: { inFlight: 8 } }, store);
+      const c = manualClient();
+      box.attach(c.session());
+      await until(() => peeks.length >= 1, "the drain's first read");
+      const n = 3_000; // above the hand-off's 1,024 records
+      await Promise.all(Array.from({ length: n }, (_, i) => box.publish("t", `m${i}`)));
+      while (c.sent.length < n || c.unacked > 0) {
+        await until(() => c.unacked > 0, "something in flight");
+        c.ack(c.unacked);
+        await sleep(0);
+      }
+      await box.flush(10_000);
+      assert.deepEqual(c.sent.map((s) => s.payload), Array.from({ length: n }, (_, i) => `m${i}`));
+      const read = peeks.flat().length;
+      assert.ok(read > 0 && read < n, `the part beyond the hand-off came from the store (${read} of ${n} read back)`);
+      assert.equal((await store.outbox.stats()).count, 0);
+      box.close();
+    }, { timeout: 20_000 });
+
+    h.test("a crash between append and send (records handed to the drain, never acknowledged) loses nothing: the next start sends them", async () => {
+      const real = memoryStore(); // stands for the file that outlives the process
+      const first = outbox({}, real);
+      const c1 = manualClient();
+      first.box.attach(c1.session());
+      await Promise.all(Array.from({ length: 5 }, (_, i) => first.box.publish("t", `m${i}`)));
+      await until(() => c1.sent.length === 5, "handed over and sent, no PUBACK");
+      first.box.close(); // the process dies
+      const second = outbox({}, real);
+      const c2 = scriptedClient(() => 0);
+      second.box.attach(c2.session(5));
+      await second.box.flush(5_000);
+      assert.deepEqual(c2.sent.map((s) => s.payload), ["m0", "m1", "m2", "m3", "m4"]);
+      assert.equal((await real.outbox.stats()).count, 0);
+      second.box.close();
     });
 
     h.test("group commit: publishes of the same tick go to the store in one append", async () => {
