@@ -30,7 +30,8 @@ export interface Session {
 
 export interface ConnectionHooks {
   status(s: DeviceStatus): void;
-  online(session: Session): void;
+  /** CONNACK received; what it returns (the resubscriptions) is awaited before status "online". */
+  online(session: Session): void | Promise<void>;
   offline(session: Session): void;
   /** Each received PUBLISH, before mqtt.js acknowledges it; a rejection withholds the PUBACK. */
   message(session: Session, packet: IPublishPacket): Promise<void>;
@@ -195,8 +196,15 @@ export function createConnection(
           backoff.reset();
           attemptNo = 0;
         }, o.reconnect.stableMs);
-        setStatus({ state: "online", reason: `connected to ${where} (MQTT ${o.protocolVersion === 5 ? "5" : "3.1.1"})`, attempt: attemptNo });
-        hooks.online(session);
+        // "online" once the subscriptions are back in place (their SUBACKs), so a listener that
+        // publishes a request on "online" also gets the reply; not if the session ended meanwhile.
+        const announce = () => {
+          if (done || current?.client !== client) return;
+          setStatus({ state: "online", reason: `connected to ${where} (MQTT ${o.protocolVersion === 5 ? "5" : "3.1.1"})`, attempt: attemptNo });
+        };
+        const ready = hooks.online(session);
+        if (ready === undefined) announce();
+        else ready.then(announce, announce);
       });
       client.on("close", () => {
         if (online) finish(connectionLost(serverDisconnect, lastError ?? streamError, redactor));

@@ -60,7 +60,7 @@ export function createDevice(options: DeviceOptions): Device {
     status: (s) => emit("status", s),
     online(session) {
       outbox.attach(session);
-      inbox.attach(session);
+      return inbox.attach(session);
     },
     offline() {
       outbox.detach();

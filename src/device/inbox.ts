@@ -39,7 +39,8 @@ export interface Inbox {
   /** Stores a received PUBLISH and hands it to matching subscriptions (not awaited). */
   receive(packet: IPublishPacket): Promise<void>;
   subscribe(filter: string, handler: MessageHandler, qos: 0 | 1): Promise<() => Promise<void>>;
-  attach(session: Session): void;
+  /** Resubscribes every filter; resolves once the broker answered (or the session ended). */
+  attach(session: Session): Promise<void>;
   detach(): void;
   close(): void;
 }
@@ -186,15 +187,14 @@ export function createInbox(ctx: InboxContext): Inbox {
       };
     },
 
-    attach(s) {
+    async attach(s) {
       session = s;
       const map = filters();
       if (Object.keys(map).length === 0) return;
-      void subscribeOn(s, map).then((granted) => {
-        Object.keys(map).forEach((f, i) => {
-          const g = granted?.[i];
-          if (g !== undefined && g >= 128) log("error", `the broker refused the subscription to ${JSON.stringify(f)} after a reconnect (SUBACK ${g})`);
-        });
+      const granted = await subscribeOn(s, map);
+      Object.keys(map).forEach((f, i) => {
+        const g = granted?.[i];
+        if (g !== undefined && g >= 128) log("error", `the broker refused the subscription to ${JSON.stringify(f)} after a reconnect (SUBACK ${g})`);
       });
     },
     detach() {

@@ -96,7 +96,10 @@ export interface LogEntry {
   [key: string]: unknown;
 }
 
-/** Connection state. */
+/**
+ * Connection state. "online": connected, and the subscriptions made with `subscribe()` are in
+ * place again (the broker answered their SUBSCRIBE), so a reply to a request sent now arrives.
+ */
 export type DeviceState = "connecting" | "online" | "offline" | "closed";
 
 /** A change of state, with why. */
