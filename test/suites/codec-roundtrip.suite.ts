@@ -8,6 +8,7 @@ import { decodeBase64, decodeBase64Portable, encodeBase64, encodeBase64Portable 
 import { decodeCan, dlcToLength, encodeCan, lengthToDlc } from "../../src/codec/can.ts";
 import type { CanMessage, CanReading } from "../../src/codec/can.ts";
 import { decodeCompressed, encodeCompressed } from "../../src/codec/compressed.ts";
+import { crc32 } from "../../src/codec/crc32.ts";
 import type { GzipLevel } from "../../src/codec/compressed.ts";
 import { decodePayload } from "../../src/codec/detect.ts";
 import { gunzip, gzip } from "../../src/codec/gzip.ts";
@@ -85,6 +86,29 @@ export function codecRoundtripSuite(h: Harness): void {
   const runs = (n: number) => ({ numRuns: n, seed: 20261101 });
 
   h.describe("codec round trips (fast-check)", () => {
+    h.test("CRC-32 agrees with the bitwise definition at every length, offset and starting value", () => {
+      const bitwise = (data: Uint8Array, crc = 0) => {
+        let c = ~crc;
+        for (const byte of data) {
+          c ^= byte;
+          for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+        }
+        return ~c >>> 0;
+      };
+      assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+      assert.equal(crc32(new Uint8Array(0)), 0);
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(40), fc.nat(0xffffffff), (data, offset, start) => {
+          const view = data.subarray(Math.min(offset, data.length));
+          assert.equal(crc32(view, start), bitwise(view, start));
+          // continuing over two pieces equals one pass over the whole
+          const cut = view.length >> 1;
+          assert.equal(crc32(view.subarray(cut), crc32(view.subarray(0, cut))), crc32(view));
+        }),
+        runs(500),
+      );
+    });
+
     h.test("CAN: decode(encode(m)) is m, and encode(decode(bytes)) is bytes", () => {
       fc.assert(
         fc.property(arbCanMessage, (m) => {
