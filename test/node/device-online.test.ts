@@ -14,7 +14,7 @@ import { waitFor } from "../helpers/wait.ts";
 test('"online" is reported after the resubscription is acknowledged, on the first connection and after a reconnect', async () => {
   let subacks = 0;
   const broker = await startBroker({
-    port: 0,
+    wsPort: 0,
     aedes: {
       authorizeSubscribe: (_client, sub, cb) => setTimeout(() => (subacks++, cb(null, sub)), 300),
     },
