@@ -22,6 +22,18 @@ export function weigh(bytes: Uint8Array): Weight {
   };
 }
 
+/** The esbuild settings every weighed bundle shares: minified browser ESM, as tsup builds dist/browser. */
+const BUILD = {
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  write: false,
+  metafile: true,
+  logLevel: "silent",
+} as const;
+
 /** Bundles `entry` (a file path, or `{ contents, resolveDir }` for a virtual entry) and weighs it. */
 export async function bundle(
   entry: string | { contents: string; resolveDir: string },
@@ -29,14 +41,7 @@ export async function bundle(
 ): Promise<{ bytes: Uint8Array; weight: Weight; inputs: Record<string, number> }> {
   const r = await build({
     ...(typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, loader: "ts" as const } }),
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    metafile: true,
-    logLevel: "silent",
+    ...BUILD,
     external: options.external ?? [],
     nodePaths: options.nodePaths ?? [],
     plugins: options.plugins ?? [],
@@ -89,15 +94,8 @@ export interface SplitBundle {
 export async function bundleSplit(entry: string, options: { external?: string[]; plugins?: Plugin[] } = {}): Promise<SplitBundle> {
   const r = await build({
     entryPoints: { thingwire: entry },
-    bundle: true,
-    minify: true,
+    ...BUILD,
     splitting: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    metafile: true,
-    logLevel: "silent",
     external: options.external ?? [],
     plugins: options.plugins ?? [],
     outdir: "out",
