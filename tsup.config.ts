@@ -1,4 +1,4 @@
-import { defineConfig } from "tsup";
+import { defineConfig, type Options } from "tsup";
 import { mqttFromSource } from "./scripts/browser-mqtt.ts";
 
 /**
@@ -12,6 +12,25 @@ import { mqttFromSource } from "./scripts/browser-mqtt.ts";
  *    sources with small shims (scripts/browser-mqtt.ts), not from its prebuilt dist/mqtt.esm.js;
  * 3. cli: dist/cli.js for the `thingwire` bin (Node).
  */
+/** A browser build of src/browser.ts into dist/browser: `name`.js and its chunks `name`-<chunk>-<hash>.js. */
+function browserBuild(name: string, extra: Options): Options {
+  return {
+    entry: { [name]: "src/browser.ts" },
+    format: ["esm"],
+    target: "es2022",
+    platform: "browser",
+    outDir: "dist/browser",
+    noExternal: [/.*/],
+    treeshake: true,
+    splitting: true,
+    esbuildPlugins: [mqttFromSource()],
+    esbuildOptions(options) {
+      options.chunkNames = `${name}-[name]-[hash]`;
+    },
+    ...extra,
+  };
+}
+
 export default defineConfig([
   {
     entry: { index: "src/mod.ts", sqlite: "src/store/sqlite.ts", indexeddb: "src/store/indexeddb.ts" },
@@ -24,36 +43,8 @@ export default defineConfig([
     treeshake: true,
     outDir: "dist",
   },
-  {
-    entry: { thingwire: "src/browser.ts" },
-    format: ["esm"],
-    target: "es2022",
-    platform: "browser",
-    outDir: "dist/browser",
-    noExternal: [/.*/],
-    treeshake: true,
-    splitting: true,
-    esbuildPlugins: [mqttFromSource()],
-    esbuildOptions(options) {
-      options.chunkNames = "thingwire-[name]-[hash]";
-    },
-    sourcemap: true,
-  },
-  {
-    entry: { "thingwire.min": "src/browser.ts" },
-    format: ["esm"],
-    target: "es2022",
-    platform: "browser",
-    outDir: "dist/browser",
-    noExternal: [/.*/],
-    treeshake: true,
-    splitting: true,
-    esbuildPlugins: [mqttFromSource()],
-    esbuildOptions(options) {
-      options.chunkNames = "thingwire.min-[name]-[hash]";
-    },
-    minify: true,
-  },
+  browserBuild("thingwire", { sourcemap: true }),
+  browserBuild("thingwire.min", { minify: true }),
   {
     entry: { cli: "src/cli/main.ts" },
     format: ["esm"],

@@ -29,7 +29,7 @@ import { deviceOptionsFor, openConfiguredStore, Secrets } from "./device-from-co
 import { Dispatcher } from "./handlers/dispatcher.ts";
 import { createHandlers } from "./handlers/handler.ts";
 import { createJsonLogger, safeUrl } from "./log.ts";
-import { deviceLogger, loadForService, logDeviceEvents, startupFailure } from "./run.ts";
+import { abortStartup, deviceLogger, loadForService, logDeviceEvents, startupFailure } from "./run.ts";
 
 const usage = `thingwire bridge: forward messages from a broker through handlers (stdout, mqtt, http)
 
@@ -119,11 +119,7 @@ const command: Command = {
       purge();
       purgeTimer = setInterval(purge, PURGE_ACKED_MS);
     } catch (e) {
-      const code = startupFailure(io, "bridge", e, secrets.list());
-      await dispatcher?.close().catch(() => {});
-      await device?.close().catch(() => {});
-      await store?.close().catch(() => {});
-      return code === EXIT.USAGE ? EXIT.USAGE : EXIT.FAILED;
+      return abortStartup(io, "bridge", e, secrets.list(), [dispatcher, device, store]);
     }
 
     const signal = await stop;

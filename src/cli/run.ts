@@ -104,6 +104,19 @@ export function startupFailure(io: CliIO, command: string, e: unknown, secrets: 
   return code;
 }
 
+/** A start-up failure after the service began opening things: reports it, closes what was opened (dispatcher, device, store, in that order), and returns the exit code. */
+export async function abortStartup(
+  io: CliIO,
+  command: string,
+  e: unknown,
+  secrets: readonly string[],
+  opened: ReadonlyArray<{ close(): Promise<unknown> } | undefined>,
+): Promise<number> {
+  const code = startupFailure(io, command, e, secrets);
+  for (const part of opened) await part?.close().catch(() => {});
+  return code === EXIT.USAGE ? EXIT.USAGE : EXIT.FAILED;
+}
+
 const command: Command = {
   name: "run",
   summary: "the long-running device service: connect, store the inbox, drain the outbox",
@@ -156,11 +169,7 @@ const command: Command = {
       }
       dispatcher.start();
     } catch (e) {
-      const code = startupFailure(io, "run", e, secrets.list());
-      await dispatcher?.close().catch(() => {});
-      await device?.close().catch(() => {});
-      await store?.close().catch(() => {});
-      return code === EXIT.USAGE ? EXIT.USAGE : EXIT.FAILED;
+      return abortStartup(io, "run", e, secrets.list(), [dispatcher, device, store]);
     }
 
     const signal = await stop;

@@ -20,6 +20,7 @@ import type {
   OutboxStats,
   Store,
 } from "./store.ts";
+import { inboxRecord, outboxRecord } from "./records.ts";
 import { entryBytes } from "./store.ts";
 import { checkInboxEntry, checkLimit, checkOutboxEntries, checkSeqs, checkTime, closedError } from "./validate.ts";
 
@@ -59,33 +60,8 @@ interface DeadRow extends DeadLetterRecord {
   bytes: number;
 }
 
-function toOutbox(r: OutboxRow | DeadRow): OutboxRecord {
-  const o: OutboxRecord = {
-    seq: r.seq,
-    topic: r.topic,
-    payload: r.payload,
-    qos: r.qos,
-    retain: r.retain,
-    createdAt: r.createdAt,
-    messageId: r.messageId,
-  };
-  if (r.expiresAt !== undefined) o.expiresAt = r.expiresAt;
-  return o;
-}
-
-function toInbox(r: InboxRecord): InboxRecord {
-  const o: InboxRecord = {
-    seq: r.seq,
-    topic: r.topic,
-    payload: r.payload,
-    qos: r.qos,
-    receivedAt: r.receivedAt,
-    dedupeKey: r.dedupeKey,
-  };
-  if (r.expiresAt !== undefined) o.expiresAt = r.expiresAt;
-  if (r.ackedAt !== undefined) o.ackedAt = r.ackedAt;
-  return o;
-}
+const toOutbox = (r: OutboxRow | DeadRow): OutboxRecord => outboxRecord(r);
+const toInbox = (r: InboxRecord): InboxRecord => inboxRecord(r);
 
 function upgrade(db: IDBDatabase, oldVersion: number): void {
   if (oldVersion < 1) {

@@ -14,6 +14,7 @@ import type {
   OutboxStats,
   Store,
 } from "./store.ts";
+import { inboxRecord, outboxRecord } from "./records.ts";
 import { entryBytes } from "./store.ts";
 import { checkInboxEntry, checkLimit, checkOutboxEntries, checkSeqs, checkTime, closedError } from "./validate.ts";
 
@@ -36,36 +37,12 @@ export interface MemoryStoreOptions {
 
 const copyBytes = (b: Uint8Array): Uint8Array => new Uint8Array(b);
 
-function outRecord(r: OutboxRecord): OutboxRecord {
-  const o: OutboxRecord = {
-    seq: r.seq,
-    topic: r.topic,
-    payload: copyBytes(r.payload),
-    qos: r.qos,
-    retain: r.retain,
-    createdAt: r.createdAt,
-    messageId: r.messageId,
-  };
-  if (r.expiresAt !== undefined) o.expiresAt = r.expiresAt;
-  return o;
-}
+/** Records go out as copies: a caller changing a payload must not change what is stored. */
+const outRecord = (r: OutboxRecord): OutboxRecord => outboxRecord(r, copyBytes(r.payload));
+const inRecord = (r: InboxRecord): InboxRecord => inboxRecord(r, copyBytes(r.payload));
 
 function deadRecord(r: DeadLetterRecord): DeadLetterRecord {
   return { ...outRecord(r), reason: r.reason, failedAt: r.failedAt };
-}
-
-function inRecord(r: InboxRecord): InboxRecord {
-  const o: InboxRecord = {
-    seq: r.seq,
-    topic: r.topic,
-    payload: copyBytes(r.payload),
-    qos: r.qos,
-    receivedAt: r.receivedAt,
-    dedupeKey: r.dedupeKey,
-  };
-  if (r.expiresAt !== undefined) o.expiresAt = r.expiresAt;
-  if (r.ackedAt !== undefined) o.ackedAt = r.ackedAt;
-  return o;
 }
 
 /**
