@@ -17,7 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.ts";
+import { seededRandom } from "../../src/cli/simulate-vehicle.ts";
 import { report, startCounter } from "./fixtures/fault-util.ts";
+
 
 const KILLS = 24;
 const IN_FLIGHT = 32;
@@ -38,17 +40,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** mulberry32: a small seeded PRNG, so a failing sequence of kill delays can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Run {
   confirmed: string[];
@@ -87,7 +78,7 @@ function runPublisher(runtime: "node" | "deno", db: string, producer: string, mo
 
 test(`device process (Node and Deno, alternating) SIGKILLed ${KILLS}× at random moments while publishing to SQLite: every confirmed message arrives`, async () => {
   const seed = Number(process.env.TW_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const random = prng(seed);
+  const random = seededRandom(seed); // replayable: a failing sequence of kill delays
   const sub = await startCounter(broker.tcpUrl, "fault/proc/#");
   const db = join(dir, "proc.db");
   const confirmed: string[] = [];

@@ -8,19 +8,9 @@ import {
   createBackoff,
   DEFAULT_BACKOFF,
 } from "../../src/device/backoff.ts";
+import { seededRandom } from "../../src/cli/simulate-vehicle.ts";
 import type { Assert, Harness } from "./harness.ts";
 
-/** mulberry32: a small seeded PRNG, so the distribution checks are deterministic. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function deviceBackoffSuite(h: Harness): void {
   const assert: Assert = h.assert;
@@ -48,7 +38,7 @@ export function deviceBackoffSuite(h: Harness): void {
 
     h.test("full jitter: delays are uniform over [0, ceiling) (seeded, 20,000 samples)", () => {
       const s = backoffSettings();
-      const random = seeded(42);
+      const random = seededRandom(42);
       const n = 20_000;
       const quarters = [0, 0, 0, 0];
       let sum = 0;
@@ -93,7 +83,7 @@ export function deviceBackoffSuite(h: Harness): void {
       assert.deepEqual(attemptsDuringOutage(60_000, s, () => 0.999999), { failed: 5, total: 6, onlineAtMs: 60_994 });
       // Mean delays: 0.5+1+2+4+8+15+15+15 → 8 attempts.
       assert.equal(attemptsDuringOutage(60_000, s, () => 0.5).total, 8);
-      const random = seeded(7);
+      const random = seededRandom(7);
       const totals = Array.from({ length: 10_000 }, () => attemptsDuringOutage(60_000, s, random).total).sort((a, b) => a - b);
       const mean = totals.reduce((a, b) => a + b, 0) / totals.length;
       assert.ok(totals[0]! >= 6, `never fewer than 6 attempts, got ${totals[0]}`);
